@@ -1,0 +1,55 @@
+"""The typer application: one module per command group, registered here."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="guardrail",
+    help="A policy-enforcing sandbox for AI coding agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (module, attribute, name or None): a typer.Typer is added as a group named
+# `name`; a function is added as a command (named `name`, or after itself).
+REGISTRY: list[tuple[str, str, str | None]] = [
+    ("guardrail.cli.check", "check_command", "check"),
+    ("guardrail.cli.explain", "explain_command", "explain"),
+    ("guardrail.cli.policy", "policy_app", "policy"),
+]
+
+
+def _register() -> None:
+    for module_name, attr, name in REGISTRY:
+        target = getattr(importlib.import_module(module_name), attr)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name=name)(target)
+
+
+def run_app(args: list[str]) -> int:
+    _register()
+    try:
+        app(args=args, prog_name="guardrail", standalone_mode=False)
+    except SystemExit as exc:  # typer raises it for --help and exits
+        return int(exc.code or 0)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        return 130
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError | click.exceptions.BadParameter):
+            exc.show()
+            return 2
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
