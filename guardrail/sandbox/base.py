@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 # Called with ("stdout" | "stderr", chunk) as output arrives.
@@ -26,6 +27,11 @@ class ExecResult:
     timed_out: bool = False
     oom_killed: bool = False
     error: str | None = None  # why the command could not run, if it could not
+
+    @property
+    def ok(self) -> bool:
+        """The command ran to completion and exited 0."""
+        return self.exit_code == 0 and not self.timed_out and self.error is None
 
 
 class Sandbox(Protocol):
@@ -46,4 +52,31 @@ class Sandbox(Protocol):
 
     def close(self) -> None:
         """Stop the session's resources (idempotent)."""
+        ...
+
+
+class ManagedSandbox(Sandbox, Protocol):
+    """A sandbox with an explicit lifecycle and file transfer (all backends here are one).
+
+    `start` is optional: `exec` starts on demand. `release` lets go of the
+    sandbox without stopping it, so that the next process of the same
+    session (the next `guardrail run`) finds it warm.
+    """
+
+    name: str
+
+    def start(self) -> None:
+        """Make the sandbox ready (idempotent); raises SandboxError when it cannot."""
+        ...
+
+    def release(self) -> None:
+        """Drop this process's handle, leaving the sandbox warm for the session's next call."""
+        ...
+
+    def copy_in(self, src: Path, dest: str) -> None:
+        """Copy the host file or directory `src` into the sandbox as `dest` (absolute)."""
+        ...
+
+    def copy_out(self, src: str, dest: Path) -> None:
+        """Copy the sandbox file or directory `src` to the host path `dest`."""
         ...

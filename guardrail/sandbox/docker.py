@@ -1,0 +1,635 @@
+"""Docker backend: one warm, hardened container per (session, workspace).
+
+Why a warm container and `exec`: starting a container costs hundreds of
+milliseconds, an exec a few tens, and an agent runs many small commands.
+
+Hardening is on by default (each knob in `SandboxConfig`): the workspace is
+bind-mounted read-write at its host path and nothing else of the host is
+mounted; the root file system is read-only with a tmpfs /tmp; no network;
+all capabilities dropped; no-new-privileges; the workspace owner's uid/gid;
+pids, memory (no extra swap) and CPU limits.
+
+How the pieces fit:
+- PID 1 is Docker's tiny init (reaps zombies, forwards signals); its child
+  is `IDLE_WATCHER`, a shell loop that exits, stopping the container
+  (auto-removed), after `idle_timeout` seconds without a call. So a crashed
+  or killed guardrail leaves nothing running for long.
+- Every call runs through `EXEC_WRAPPER`, which records its own PID, the
+  leader of the call's process group (runc makes each exec a session
+  leader), in /tmp/.guardrail/run, and touches the heartbeat the watcher
+  reads. On timeout a second exec kills that whole process group; when even
+  that cannot start (a fork bomb has every pid), the container is killed and
+  the session is replaced on its next call.
+- Output is read from the raw exec socket in a thread, demultiplexed, capped
+  per stream (`output.OutputCapture`) and drained to the end so memory stays
+  bounded whatever the command prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import socket
+import struct
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from guardrail.errors import SandboxError
+from guardrail.sandbox.base import ExecResult, OutputSink
+from guardrail.sandbox.config import SandboxConfig, workspace_user
+from guardrail.sandbox.output import OutputCapture
+
+LABEL = "io.guardrail"
+LABEL_MANAGED = f"{LABEL}.managed"
+LABEL_SESSION = f"{LABEL}.session"
+LABEL_WORKSPACE = f"{LABEL}.workspace"
+LABEL_VERSION = f"{LABEL}.version"
+LABEL_CONFIG = f"{LABEL}.config"
+
+STATE_DIR = "/tmp/.guardrail"
+TIMEOUT_EXIT = 124  # what coreutils' timeout(1) reports; the result says timed_out too
+KILL_GRACE = 3.0  # seconds to wait for the stream to end after the kill
+START_WAIT = 10.0
+
+# $1: idle seconds. Exits (stopping the container) when no call ran, and
+# none is running, during a whole idle period.
+IDLE_WATCHER = r"""
+trap 'exit 0' TERM INT HUP
+d=/tmp/.guardrail
+mkdir -p "$d/run" && : > "$d/last" || exit 1
+while :; do
+  : > "$d/mark"
+  sleep "$1" & wait $!
+  busy=0
+  for f in "$d"/run/*; do
+    [ -e "$f" ] || continue
+    read -r p < "$f" 2>/dev/null && kill -0 "$p" 2>/dev/null && busy=1
+  done
+  [ "$busy" = 1 ] && continue
+  [ "$d/last" -nt "$d/mark" ] && continue
+  exit 0
+done
+"""
+
+# $1: the command, $2: the pid file. The wrapper's PID is the process group.
+EXEC_WRAPPER = r"""
+d=/tmp/.guardrail
+: > "$d/last" 2>/dev/null
+echo $$ > "$2" 2>/dev/null
+sh -c "$1"
+s=$?
+rm -f "$2"
+: > "$d/last" 2>/dev/null
+exit $s
+"""
+
+# $1: the pid file. Kill the group until none of it is left (bounded).
+KILL_GROUP = r"""
+read -r p < "$1" 2>/dev/null || exit 0
+n=0
+while kill -9 "-$p" 2>/dev/null && [ "$n" -lt 100 ]; do n=$((n+1)); done
+exit 0
+"""
+
+# The memory cgroup's OOM-kill counter, cgroup v2 then v1.
+OOM_COUNT = r"""
+for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+  [ -r "$f" ] || continue
+  while read -r k v; do [ "$k" = oom_kill ] && { echo "$v"; exit 0; }; done < "$f"
+done
+echo -1
+"""
+
+
+def guardrail_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("guardrail-sandbox")
+    except Exception:
+        return "0+unknown"
+
+
+def docker_client() -> Any:
+    """A client of the local engine, or a SandboxError saying how to get one."""
+    try:
+        import docker
+    except ImportError as exc:  # pragma: no cover - docker is a dependency
+        raise SandboxError("the docker package is missing: pip install docker") from exc
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as exc:
+        raise SandboxError(
+            f"cannot reach the Docker engine ({exc.__class__.__name__}): start dockerd "
+            "(or Docker Desktop), or run with --no-sandbox to run on the host"
+        ) from exc
+    return client
+
+
+def container_name(session: str, workspace: Path) -> str:
+    digest = hashlib.sha256(f"{session}\0{workspace}".encode()).hexdigest()[:16]
+    return f"guardrail-{digest}"
+
+
+def network_mode(config: SandboxConfig) -> str:
+    if config.network == "none":
+        return "none"
+    if config.network == "open":
+        return "bridge"
+    raise SandboxError(
+        "sandbox.network: policy is not yet implemented: use `none` (no network) or `open`"
+    )
+
+
+class DockerSandbox:
+    """A session's warm container; `exec` runs one shell command in it."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        workspace: Path,
+        session: str,
+        *,
+        image: str | None = None,
+        client: Any | None = None,
+        prune: bool = True,
+    ) -> None:
+        self.config = config
+        self.workspace = workspace.resolve()
+        self.session = session
+        self.image = image or config.image
+        self.user = config.user or workspace_user(self.workspace)
+        self.name = container_name(session, self.workspace)
+        self._client = client
+        self._prune = prune
+        self._container: Any | None = None
+        self._oom_seen = 0
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
+
+    def labels(self) -> dict[str, str]:
+        return {
+            LABEL_MANAGED: "true",
+            LABEL_SESSION: self.session,
+            LABEL_WORKSPACE: str(self.workspace),
+            LABEL_VERSION: guardrail_version(),
+            LABEL_CONFIG: self._config_hash(),
+        }
+
+    def _config_hash(self) -> str:
+        """Changes when anything that shapes the container changes: then it is replaced."""
+        data = self.config.model_dump(mode="json")
+        data.update(image=self.image, user=self.user, version=guardrail_version())
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def start(self) -> None:
+        """Reuse the session's running container if it fits, else start a new one."""
+        with self._lock:
+            if self._container is None:
+                self._container = self._ensure_container()
+
+    def _ensure_container(self) -> Any:
+        import docker.errors
+
+        if self._prune:
+            prune_stale(self.client)
+        for _ in range(5):
+            try:
+                existing = self.client.containers.get(self.name)
+            except docker.errors.NotFound:
+                existing = None
+            if existing is not None:
+                if (
+                    existing.status == "running"
+                    and existing.labels.get(LABEL_CONFIG) == self._config_hash()
+                ):
+                    self._oom_seen = self._read_oom_count(existing)
+                    return existing
+                _remove(existing)
+                continue
+            try:
+                container = self._create()
+            except docker.errors.APIError as exc:
+                if exc.status_code == 409:  # a concurrent start, or a removal in flight
+                    continue
+                raise SandboxError(f"cannot start the sandbox container: {_explain(exc)}") from exc
+            self._oom_seen = 0
+            return container
+        raise SandboxError(f"cannot start container {self.name}: it keeps changing under us")
+
+    def _create(self) -> Any:
+        import docker.errors
+        from docker.types import Mount
+
+        kwargs: dict[str, Any] = dict(
+            command=[
+                "sh",
+                "-c",
+                IDLE_WATCHER,
+                "guardrail-idle",
+                str(int(self.config.idle_timeout)),
+            ],
+            name=self.name,
+            detach=True,
+            init=True,
+            auto_remove=True,
+            user=self.user,
+            working_dir=str(self.workspace),
+            labels=self.labels(),
+            environment={"HOME": "/tmp"},
+            hostname="sandbox",
+            network_mode=network_mode(self.config),
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            read_only=self.config.read_only,
+            tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.config.tmpfs_size},mode=1777"},
+            mounts=[Mount(target=str(self.workspace), source=str(self.workspace), type="bind")],
+            pids_limit=self.config.pids_limit,
+            mem_limit=self.config.memory,
+            memswap_limit=self.config.memory,
+            nano_cpus=int(self.config.cpus * 1e9),
+            log_config={"type": "none", "config": {}},
+        )
+        try:
+            container = self.client.containers.run(self.image, **kwargs)
+        except docker.errors.ImageNotFound:
+            self._pull()
+            container = self.client.containers.run(self.image, **kwargs)
+        self._wait_ready(container)
+        return container
+
+    def _pull(self) -> None:
+        try:
+            self.client.images.pull(self.image)
+        except Exception as exc:
+            raise SandboxError(
+                f"image {self.image!r} is not here and cannot be pulled ({_explain(exc)}): "
+                "run `guardrail sandbox build-image` and use --image guardrail-sandbox:local "
+                "(or GUARDRAIL_IMAGE=guardrail-sandbox:local)"
+            ) from exc
+
+    def _wait_ready(self, container: Any) -> None:
+        """The watcher makes its state dir first; wait for it (or the container's death)."""
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline:
+            code, out = self._quick(container, ["sh", "-c", f"test -f {STATE_DIR}/last && echo ok"])
+            if code == 0 and out.strip() == b"ok":
+                return
+            container.reload()
+            if container.status not in ("created", "running"):
+                break
+            time.sleep(0.02)
+        raise SandboxError(
+            f"the sandbox container did not come up (status {container.status}); "
+            f"the image {self.image!r} needs /bin/sh, sleep and mkdir"
+        )
+
+    def _quick(self, container: Any, argv: list[str]) -> tuple[int, bytes]:
+        """A short helper exec (no cap, no timeout); (-1, error) when it cannot run."""
+        try:
+            result = container.exec_run(argv, user=self.user, demux=False)
+        except Exception as exc:
+            return -1, str(exc).encode()
+        return int(result.exit_code if result.exit_code is not None else -1), result.output or b""
+
+    def close(self) -> None:
+        """Stop and remove the session's container (idempotent)."""
+        import docker.errors
+
+        with self._lock:
+            container, self._container = self._container, None
+            try:
+                if container is None:
+                    container = self.client.containers.get(self.name)
+                _remove(container)
+            except (docker.errors.NotFound, SandboxError):
+                pass
+            finally:
+                self._close_client()
+
+    def release(self) -> None:
+        """Forget the container but leave it running for the session's next process."""
+        with self._lock:
+            self._container = None
+            self._close_client()
+
+    def _close_client(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+    def __enter__(self) -> DockerSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ exec
+
+    def exec(
+        self,
+        command: str,
+        *,
+        cwd: str,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
+        on_output: OutputSink | None = None,
+    ) -> ExecResult:
+        import docker.errors
+
+        start = time.monotonic()
+        try:
+            return self._exec(command, cwd, timeout, stdin, env, on_output, start)
+        except SandboxError as exc:
+            return ExecResult(-1, b"", b"", duration=time.monotonic() - start, error=str(exc))
+        except docker.errors.DockerException as exc:
+            why = f"the sandbox failed: {_explain(exc)}"
+            return ExecResult(-1, b"", b"", duration=time.monotonic() - start, error=why)
+
+    def _exec(
+        self,
+        command: str,
+        cwd: str,
+        timeout: float | None,
+        stdin: bytes | None,
+        env: dict[str, str] | None,
+        on_output: OutputSink | None,
+        start: float,
+    ) -> ExecResult:
+        import docker.errors
+
+        self.start()
+        token = uuid.uuid4().hex[:16]
+        pidfile = f"{STATE_DIR}/run/{token}"
+        argv = ["sh", "-c", EXEC_WRAPPER, "guardrail-exec", command, pidfile]
+        try:
+            exec_id = self._exec_create(argv, cwd, stdin is not None, env)
+        except docker.errors.APIError as exc:
+            if "is not running" not in str(exc) and exc.status_code not in (404, 409):
+                raise SandboxError(f"cannot run in the sandbox: {_explain(exc)}") from exc
+            self._forget()  # it stopped (idle, killed): replace it once
+            self.start()
+            exec_id = self._exec_create(argv, cwd, stdin is not None, env)
+        capture = OutputCapture(self.config.output_cap, on_output)
+        limit = self.config.timeout if timeout is None else timeout
+        finished, timed_out = self._stream(exec_id, stdin, capture, limit, pidfile)
+        replaced = timed_out and not finished
+        exit_code = TIMEOUT_EXIT if timed_out else self._exit_code(exec_id)
+        oom = exit_code == 137 and self._oom_happened()
+        error = None
+        if timed_out:
+            error = f"timed out after {limit:g}s: the call's process group was killed"
+            if replaced:
+                error += "; the sandbox was replaced"
+        elif oom:
+            error = f"killed: out of memory (limit {self.config.memory // (1024 * 1024)} MiB)"
+        return ExecResult(
+            exit_code=exit_code,
+            stdout=capture.stdout.value(),
+            stderr=capture.stderr.value(),
+            stdout_truncated=capture.stdout.truncated,
+            stderr_truncated=capture.stderr.truncated,
+            duration=time.monotonic() - start,
+            timed_out=timed_out,
+            oom_killed=oom,
+            error=error,
+        )
+
+    def _exec_create(
+        self, argv: list[str], cwd: str, with_stdin: bool, env: dict[str, str] | None
+    ) -> str:
+        environment = {"HOME": "/tmp", **self.config.env, **(env or {})}
+        assert self._container is not None
+        result = self.client.api.exec_create(
+            self._container.id,
+            argv,
+            stdin=with_stdin,
+            user=self.user,
+            environment=environment,
+            workdir=cwd,
+        )
+        return str(result["Id"])
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._container = None
+
+    def _stream(
+        self,
+        exec_id: str,
+        stdin: bytes | None,
+        capture: OutputCapture,
+        limit: float,
+        pidfile: str,
+    ) -> tuple[bool, bool]:
+        """Pump output until the exec ends or `limit` passes; (stream ended, timed out)."""
+        sock = self.client.api.exec_start(exec_id, socket=True)
+        raw: socket.socket = getattr(sock, "_sock", sock)
+        raw.settimeout(None)
+        pump = threading.Thread(target=_pump, args=(raw, capture), daemon=True)
+        pump.start()
+        if stdin is not None:
+            threading.Thread(target=_feed_stdin, args=(raw, stdin), daemon=True).start()
+        else:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_WR)
+        pump.join(limit)
+        timed_out = pump.is_alive()
+        if timed_out:
+            if not self._kill_group(pidfile):
+                self._kill_container()
+            pump.join(KILL_GRACE)
+            if pump.is_alive():  # something escaped the group and holds the pipe
+                self._kill_container()
+                pump.join(KILL_GRACE)
+        with contextlib.suppress(OSError):
+            raw.close()
+        with contextlib.suppress(Exception):
+            sock.close()
+        return not pump.is_alive(), timed_out
+
+    def _exit_code(self, exec_id: str) -> int:
+        deadline = time.monotonic() + 5.0
+        while True:
+            info = self.client.api.exec_inspect(exec_id)
+            if not info.get("Running") and info.get("ExitCode") is not None:
+                return int(info["ExitCode"])
+            if time.monotonic() > deadline:
+                return -1
+            time.sleep(0.005)
+
+    def _kill_group(self, pidfile: str) -> bool:
+        """Kill the call's process group from inside; False when no exec can start."""
+        if self._container is None:
+            return False
+        code, _ = self._quick(self._container, ["sh", "-c", KILL_GROUP, "guardrail-kill", pidfile])
+        return code == 0
+
+    def _kill_container(self) -> None:
+        """Last resort: kill the whole container; the next call starts a fresh one."""
+        with self._lock:
+            container, self._container = self._container, None
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.kill()
+
+    def _read_oom_count(self, container: Any) -> int:
+        code, out = self._quick(container, ["sh", "-c", OOM_COUNT])
+        try:
+            return int(out.strip()) if code == 0 else -1
+        except ValueError:
+            return -1
+
+    def _oom_happened(self) -> bool:
+        if self._container is None:
+            return False
+        count = self._read_oom_count(self._container)
+        happened = count > self._oom_seen >= 0
+        self._oom_seen = max(count, self._oom_seen)
+        return happened
+
+    # ------------------------------------------------------------ files
+
+    def copy_in(self, src: Path, dest: str) -> None:
+        """Copy via `tar` in the sandbox, so that tmpfs and the workspace both work."""
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            tar.add(str(src), arcname=os.path.basename(dest.rstrip("/")))
+        parent = os.path.dirname(dest.rstrip("/")) or "/"
+        result = self._exec_internal(
+            ["tar", "-xf", "-", "-C", parent, "--no-same-owner"], buffer.getvalue()
+        )
+        if result.exit_code != 0:
+            raise SandboxError(
+                f"cannot copy {src} to {dest}: {result.stderr.decode(errors='replace').strip()}"
+            )
+
+    def copy_out(self, src: str, dest: Path) -> None:
+        parent, name = os.path.split(src.rstrip("/"))
+        result = self._exec_internal(["tar", "-cf", "-", "-C", parent or "/", name], None)
+        if result.exit_code != 0 or result.stdout_truncated:
+            why = (
+                "larger than the output cap"
+                if result.stdout_truncated
+                else result.stderr.decode(errors="replace").strip()
+            )
+            raise SandboxError(f"cannot copy {src} out of the sandbox: {why}")
+        with tarfile.open(fileobj=io.BytesIO(result.stdout), mode="r") as tar:
+            member = tar.getmembers()[0]
+            extracted = tar.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                dest.write_bytes(extracted.read())
+            else:
+                tar.extractall(dest.parent, filter="data")
+                if Path(dest.parent, name) != dest:
+                    Path(dest.parent, name).rename(dest)
+
+    def _exec_internal(self, argv: list[str], stdin: bytes | None) -> ExecResult:
+        quoted = " ".join("'" + a.replace("'", "'\\''") + "'" for a in argv)
+        return self.exec(quoted, cwd="/", stdin=stdin)
+
+
+# ---------------------------------------------------------------- stream plumbing
+
+
+def _read_exactly(raw: socket.socket, n: int) -> bytes:
+    parts: list[bytes] = []
+    while n > 0:
+        chunk = raw.recv(min(n, 65536))
+        if not chunk:
+            break
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _pump(raw: socket.socket, capture: OutputCapture) -> None:
+    """Demultiplex Docker's framed stream (8-byte header: stream, 0, 0, 0, size)."""
+    names = {1: "stdout", 2: "stderr"}
+    try:
+        while True:
+            header = _read_exactly(raw, 8)
+            if len(header) < 8:
+                return
+            kind, size = struct.unpack(">BxxxL", header)
+            while size > 0:
+                chunk = raw.recv(min(size, 65536))
+                if not chunk:
+                    return
+                size -= len(chunk)
+                if kind in names:
+                    capture.feed(names[kind], chunk)
+    except OSError:
+        return
+
+
+def _feed_stdin(raw: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        raw.sendall(data)
+        raw.shutdown(socket.SHUT_WR)
+
+
+# ---------------------------------------------------------------- housekeeping
+
+
+def _remove(container: Any) -> None:
+    import docker.errors
+
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+        container.remove(force=True)
+
+
+def _explain(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    return str(explanation or exc)
+
+
+def managed_containers(client: Any, *, all_states: bool = True) -> list[Any]:
+    """Every container guardrail started on this engine (by label)."""
+    return list(client.containers.list(all=all_states, filters={"label": f"{LABEL_MANAGED}=true"}))
+
+
+def prune_stale(client: Any) -> list[str]:
+    """Remove guardrail containers that are not running (crashed, stopped, never started)."""
+    removed = []
+    for container in managed_containers(client):
+        if container.status != "running":
+            _remove(container)
+            removed.append(container.name)
+    return removed
+
+
+def iter_sessions(client: Any) -> Iterator[dict[str, str]]:
+    """One row per guardrail container, for `guardrail sandbox ls`."""
+    for container in managed_containers(client):
+        labels = container.labels
+        yield {
+            "name": container.name,
+            "id": container.short_id,
+            "status": container.status,
+            "session": labels.get(LABEL_SESSION, ""),
+            "workspace": labels.get(LABEL_WORKSPACE, ""),
+            "version": labels.get(LABEL_VERSION, ""),
+            "image": (container.image.tags or [container.image.short_id])[0]
+            if container.image
+            else "",
+        }
