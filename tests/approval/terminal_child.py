@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import file_decision, request_for, shell_decision  # noqa: E402
+from helpers import file_decision, request_for, shell_decision
 
-from guardrail.approval.terminal import TerminalApprover  # noqa: E402
+from guardrail.approval.terminal import TerminalApprover
 
 
 def main() -> None:
