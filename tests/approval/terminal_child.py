@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import file_decision, request_for, shell_decision
+from helpers import file_decision, request_for, shell_decision  # type: ignore[import-not-found]
 
 from guardrail.approval.terminal import TerminalApprover
 
