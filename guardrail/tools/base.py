@@ -17,6 +17,23 @@ class ToolResult:
     duration: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object `guardrail call` prints for the result."""
+        data: dict[str, Any] = {"ok": self.ok, "output": self.output}
+        if self.error is not None:
+            data["error"] = self.error
+        if self.truncated:
+            data["truncated"] = True
+        data["duration"] = round(self.duration, 6)
+        if self.meta:
+            data["meta"] = self.meta
+        return data
+
+    @classmethod
+    def refused(cls, error: str, **meta: Any) -> ToolResult:
+        """A call the executor would not (or could not) carry out."""
+        return cls(ok=False, error=error, meta=dict(meta))
+
 
 class Executor(Protocol):
     def execute(self, call: ToolCall) -> ToolResult:
