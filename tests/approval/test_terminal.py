@@ -16,7 +16,7 @@ from guardrail.calls import ShellCall
 
 pexpect = pytest.importorskip("pexpect")
 
-CHILD = Path(__file__).with_name("terminal_child.py")
+CHILD = Path(__file__).with_name("approver_child.py")
 PROMPT = "no answer denies"
 
 

@@ -1,6 +1,7 @@
-"""Run the terminal approver once (spawned by test_terminal.py in a pseudo-terminal).
+"""Run one approver once, in a process of its own (the way a hook would).
 
-usage: terminal_child.py WORKSPACE TIMEOUT RESULT_JSON KIND   (KIND: shell | file)
+usage: approver_child.py WORKSPACE TIMEOUT RESULT_JSON KIND [APPROVER]
+KIND: shell | file; APPROVER: terminal (default), web, webhook, ...
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from helpers import file_decision, request_for, shell_decision  # type: ignore[import-not-found]
 
-from guardrail.approval.terminal import TerminalApprover
+from guardrail.approval import make_approver
+from guardrail.approval.config import ApprovalConfig
 
 
 def main() -> None:
@@ -23,7 +25,10 @@ def main() -> None:
         call, decision = file_decision(str(Path(workspace) / "app.cfg"))
     else:
         call, decision = shell_decision("pip install requests")
-    answer = TerminalApprover(workspace=workspace).request(request_for(call, decision, Path(workspace)), timeout)
+    name = sys.argv[5] if len(sys.argv) > 5 else "terminal"
+    config = ApprovalConfig.model_validate(json.loads(sys.argv[6])) if len(sys.argv) > 6 else ApprovalConfig()
+    approver = make_approver(config, workspace=workspace, name=name)
+    answer = approver.request(request_for(call, decision, Path(workspace)), timeout)
     Path(result).write_text(json.dumps(asdict(answer)))
 
 
