@@ -9,6 +9,7 @@ time, or any error: deny.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -99,10 +100,8 @@ class WebApprover:
                 raise ApprovalError(f"the approval page answered HTTP {status}")
             if body.get("status") == "answered":
                 return self._answer(req, body.get("answer") or {})
-        try:
+        with contextlib.suppress(OSError):
             self._call("DELETE", url, timeout=5)
-        except OSError:
-            pass
         return self._deny(req, f"no answer within {timeout:g} s")
 
     def _answer(self, req: ApprovalRequest, data: dict[str, Any]) -> ApprovalAnswer:
@@ -128,8 +127,6 @@ class WebApprover:
         if self.offer_always:
             from guardrail.approval.rules import NotNarrow, rules_for_request, rules_yaml
 
-            try:
+            with contextlib.suppress(NotNarrow):
                 data["always_rule"] = rules_yaml(rules_for_request(req))
-            except NotNarrow:
-                pass
         return data
