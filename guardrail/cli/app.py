@@ -20,6 +20,8 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.check", "check_command", "check"),
     ("guardrail.cli.explain", "explain_command", "explain"),
     ("guardrail.cli.policy", "policy_app", "policy"),
+    ("guardrail.cli.run", "run_command", "run"),
+    ("guardrail.cli.sandbox", "sandbox_app", "sandbox"),
 ]
 
 

@@ -48,44 +48,48 @@ class SandboxConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     image: str = Field(
-        DEFAULT_IMAGE,
+        default=DEFAULT_IMAGE,
         description="Container image the commands run in; GUARDRAIL_IMAGE and `--image` override it. "
         "`guardrail sandbox build-image` builds guardrail-sandbox:local without a registry.",
     )
     network: Literal["none", "policy", "open"] = Field(
-        "none",
+        default="none",
         description="`none`: no network at all (loopback only); `open`: Docker's default bridge; "
         "`policy`: only what the policy's net rules allow (not implemented yet).",
     )
     memory: int = Field(
-        512 * MIB,
+        default=512 * MIB,
         description="Memory limit in bytes (or a size such as 512m); swap is not allowed beyond it.",
     )
-    cpus: float = Field(1.0, gt=0, description="CPU limit in cores (fractions allowed).")
+    cpus: float = Field(default=1.0, gt=0, description="CPU limit in cores (fractions allowed).")
     pids_limit: int = Field(
-        256, ge=16, description="Most processes and threads at once (stops fork bombs)."
+        default=256, ge=16, description="Most processes and threads at once (stops fork bombs)."
     )
     timeout: float = Field(
-        120.0,
+        default=120.0,
         gt=0,
         description="Wall-clock seconds per call; on expiry the call's process group is killed.",
     )
     output_cap: int = Field(
-        MIB,
+        default=MIB,
         ge=1024,
         description="Bytes kept of stdout and of stderr each (or a size); the rest is dropped and the cut marked.",
     )
-    read_only: bool = Field(True, description="Mount the image's root file system read-only.")
+    read_only: bool = Field(
+        default=True, description="Mount the image's root file system read-only."
+    )
     tmpfs_size: int = Field(
-        256 * MIB, ge=MIB, description="Size of the writable tmpfs on /tmp, in bytes (or a size)."
+        default=256 * MIB,
+        ge=MIB,
+        description="Size of the writable tmpfs on /tmp, in bytes (or a size).",
     )
     idle_timeout: float = Field(
-        900.0,
+        default=900.0,
         gt=0,
         description="Seconds without a call after which a session's container stops itself.",
     )
     user: str | None = Field(
-        None,
+        default=None,
         description="uid[:gid] the commands run as; default: the owner of the workspace.",
     )
     env: dict[str, str] = Field(

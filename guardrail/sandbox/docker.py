@@ -221,7 +221,7 @@ class DockerSandbox:
                 ):
                     self._oom_seen = self._read_oom_count(existing)
                     return existing
-                _remove(existing)
+                remove_container(existing)
                 continue
             try:
                 container = self._create()
@@ -317,7 +317,7 @@ class DockerSandbox:
             try:
                 if container is None:
                     container = self.client.containers.get(self.name)
-                _remove(container)
+                remove_container(container)
             except (docker.errors.NotFound, SandboxError):
                 pass
             finally:
@@ -591,7 +591,7 @@ def _feed_stdin(raw: socket.socket, data: bytes) -> None:
 # ---------------------------------------------------------------- housekeeping
 
 
-def _remove(container: Any) -> None:
+def remove_container(container: Any) -> None:
     import docker.errors
 
     with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
@@ -613,7 +613,7 @@ def prune_stale(client: Any) -> list[str]:
     removed = []
     for container in managed_containers(client):
         if container.status != "running":
-            _remove(container)
+            remove_container(container)
             removed.append(container.name)
     return removed
 
