@@ -87,9 +87,9 @@ def _cwd_in(workspace: Path) -> str:
 
 
 def _guard(policy: str | None, workspace: Path) -> Any:
-    from guardrail.errors import GuardrailError
-
     import importlib
+
+    from guardrail.errors import GuardrailError
 
     try:
         pipeline = importlib.import_module("guardrail.pipeline")
