@@ -315,6 +315,8 @@ class VerifyResult:
     def describe(self) -> str:
         if self.ok:
             return f"intact: {self.records} records, head {self.head}"
+        if self.first_bad_line is None:
+            return self.problem
         return f"line {self.first_bad_line}: {self.problem} ({self.records} valid records before it)"
 
 

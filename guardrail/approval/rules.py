@@ -93,18 +93,26 @@ def rules_for_effects(
     effects: list[dict[str, Any]], *, example: Any, description: str, risk: str = "low"
 ) -> list[dict[str, Any]]:
     """One allow rule per effect (duplicates merged); NotNarrow if any effect cannot be pinned."""
+    return rules_for_matches(
+        [match_for_effect(e) for e in effects], example=example, description=description, risk=risk
+    )
+
+
+def rules_for_matches(
+    matches: list[dict[str, Any]], *, example: Any, description: str, risk: str = "low", prefix: str = "always"
+) -> list[dict[str, Any]]:
+    """Allow rules for narrow matches, with ids derived from the match (same match, same id)."""
     rules: dict[str, dict[str, Any]] = {}
-    for effect in effects:
-        match = match_for_effect(effect)
+    for match in matches:
         digest = hashlib.sha256(json.dumps(match, sort_keys=True).encode()).hexdigest()[:10]
-        rule_id = f"always-{match['effect']}-{digest}"
+        rule_id = f"{prefix}-{match['effect']}-{digest}"
         rules[rule_id] = {
             "id": rule_id,
             "description": description,
             "decision": "allow",
             "risk": risk,
             "match": match,
-            "examples": {"match": [example]},
+            "examples": {"match": example if isinstance(example, list) else [example]},
         }
     if not rules:
         raise NotNarrow("the call has no effect to write a rule for")

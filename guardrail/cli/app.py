@@ -22,6 +22,9 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.policy", "policy_app", "policy"),
     ("guardrail.cli.run", "run_command", "run"),
     ("guardrail.cli.sandbox", "sandbox_app", "sandbox"),
+    ("guardrail.cli.audit", "audit_app", "audit"),
+    ("guardrail.cli.approvals", "approvals_app", "approvals"),
+    ("guardrail.cli.suggest", "suggest_command", "suggest"),
 ]
 
 
