@@ -12,6 +12,7 @@ One argument after `--` is taken as a shell command line as written
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 SESSION_ENV = "GUARDRAIL_SESSION"
 DEFAULT_SESSION = "default"
+TTY = "/dev/tty"  # where an ask is put to the user
 
 
 def run_command(
@@ -122,17 +124,32 @@ def _permitted(decision: Decision, line: str) -> bool:
     return False
 
 
-def ask_terminal(prompt: str, tty: str = "/dev/tty") -> bool:
+def ask_terminal(prompt: str, tty: str | None = None) -> bool:
     """y/N on the controlling terminal; False when there is none (fail closed)."""
     try:
-        with open(tty, "r+", encoding="utf-8", errors="replace") as term:
-            term.write(prompt)
-            term.flush()
-            answer = term.readline()
+        fd = os.open(tty or TTY, os.O_RDWR | os.O_NOCTTY)
     except OSError:
         sys.stderr.write("guardrail: approval needed but no terminal to ask on\n")
         return False
-    return answer.strip().lower() in ("y", "yes")
+    try:
+        os.write(fd, prompt.encode())
+        answer = _read_line(fd)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return answer.strip().lower() in (b"y", b"yes")
+
+
+def _read_line(fd: int, limit: int = 256) -> bytes:
+    """One line from a terminal, unbuffered (a tty cannot take a buffered r+ stream)."""
+    line = b""
+    while len(line) < limit:
+        char = os.read(fd, 1)
+        if not char or char == b"\n":
+            break
+        line += char
+    return line
 
 
 def _sandbox_config(guard: Any) -> SandboxConfig:
