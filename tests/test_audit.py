@@ -240,3 +240,78 @@ def test_decision_record_keeps_rules_and_structured_effects() -> None:
     assert data["effects"][1]["host"] == "evil.example"
     assert data["asked"] == [1]
     json.dumps(data)  # serialisable as it is
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def _trail_of_calls(path: Path) -> None:
+    from guardrail.approval.base import ApprovalAnswer
+    from guardrail.audit import approval_data, call_data, result_data
+    from guardrail.calls import HttpCall, ShellCall
+
+    trail = AuditTrail(path, fsync=False)
+    net = NetEffect("http", "pypi.org", "public", method="GET")
+    exe = ExecEffect("pip", ("pip", "install", "rich"), subcommand="install")
+    ask = Decision(Verdict.ASK, Risk.MEDIUM, "package install",
+                   (FiredRule("package-install", Verdict.ASK, Risk.MEDIUM, exe, "installs"),), (exe, net))
+    allow = Decision(Verdict.ALLOW, Risk.LOW, "read-only", (), ())
+    deny = Decision.deny("secret read", "secret-read-outside", Risk.CRITICAL)
+    for n, (call, decision) in enumerate([
+        (ShellCall("ls -la"), allow),
+        (ShellCall("pip install rich"), ask),
+        (HttpCall("https://x.example/?token=abcd1234secret"), deny),
+    ]):
+        cid = f"c{n}"
+        trail.append("call", call_data(call, call_id=cid, call_hash="h" * 64, session="s"))
+        trail.append("decision", decision_data(decision, call_id=cid))
+        if decision.verdict is Verdict.ASK:
+            trail.append("approval", approval_data(ApprovalAnswer("allow_once", "h" * 64, "terminal", "ana"), call_id=cid))
+        if decision.verdict is not Verdict.DENY:
+            trail.append("result", result_data(call_id=cid, exit_status=0, duration=0.25, stdout_bytes=10))
+
+
+def test_cli_verify_exit_codes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from guardrail.cli.audit import audit_app
+
+    path = tmp_path / "audit.jsonl"
+    _trail_of_calls(path)
+    runner = CliRunner()
+    ok = runner.invoke(audit_app, ["verify", "--trail", str(path)])
+    assert ok.exit_code == 0 and "intact: 9 records" in ok.stdout
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b"pip", b"pup")
+    path.write_bytes(b"".join(lines))
+    bad = runner.invoke(audit_app, ["verify", "--trail", str(path)])
+    assert bad.exit_code == 1 and "line 4:" in bad.stdout
+    as_json = runner.invoke(audit_app, ["verify", "--trail", str(path), "--format", "json"])
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout)["first_bad_line"] == 4
+    missing = runner.invoke(audit_app, ["verify", "--trail", str(tmp_path / "none.jsonl")])
+    assert missing.exit_code == 1 and "no audit trail" in missing.stdout
+
+
+def test_cli_show_filters_and_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from guardrail.cli.audit import audit_app
+
+    path = tmp_path / "audit.jsonl"
+    _trail_of_calls(path)
+    runner = CliRunner()
+    table = runner.invoke(audit_app, ["show", "--trail", str(path)])
+    assert table.exit_code == 0
+    assert "pip install rich" in table.stdout and "allow_once by terminal" in table.stdout
+    assert "abcd1234secret" not in table.stdout  # redacted when written
+    asks = runner.invoke(audit_app, ["show", "--trail", str(path), "--decision", "ask", "--json"])
+    rows = [json.loads(line) for line in asks.stdout.splitlines()]
+    assert [r["call"]["call"]["command"] for r in rows] == ["pip install rich"]
+    http = runner.invoke(audit_app, ["show", "--trail", str(path), "--tool", "http", "--json"])
+    assert [r["decision"]["decision"] for r in map(json.loads, http.stdout.splitlines())] == ["deny"]
+    future = runner.invoke(audit_app, ["show", "--trail", str(path), "--since", "2999-01-01", "--json"])
+    assert future.stdout == ""
+    recent = runner.invoke(audit_app, ["show", "--trail", str(path), "--since", "1h", "--json"])
+    assert len(recent.stdout.splitlines()) == 3
+    bad = runner.invoke(audit_app, ["show", "--trail", str(path), "--since", "yesterday-ish"])
+    assert bad.exit_code == 2

@@ -10,6 +10,11 @@ import typer
 approvals_app = typer.Typer(help="Answer approval requests of headless agents.", no_args_is_help=True)
 
 
+@approvals_app.callback()
+def _group() -> None:
+    """Answer approval requests of headless agents (a group, so that more commands can join `serve`)."""
+
+
 @approvals_app.command("serve")
 def serve_command(
     host: Annotated[str, typer.Option(help="Loopback address to bind.")] = "127.0.0.1",

@@ -144,7 +144,7 @@ def _table(rows: list[dict[str, Any]], path: Path) -> None:
     from guardrail.approval.describe import printable
 
     styles = {"allow": "green", "ask": "yellow", "deny": "red"}
-    table = Table(title=f"{path} ({len(rows)} calls)", title_justify="left")
+    table = Table(title=f"{path.name}: {len(rows)} calls", title_justify="left")
     for name in ("time", "tool", "call", "decision", "rules", "approval", "result"):
         table.add_column(name, overflow="fold")
     for row in rows:
@@ -168,4 +168,4 @@ def _table(rows: list[dict[str, Any]], path: Path) -> None:
             Text(printable(approval)),
             result,
         )
-    Console(file=sys.stdout).print(table)
+    Console(file=sys.stdout, width=None if sys.stdout.isatty() else 200).print(table)
