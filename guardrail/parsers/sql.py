@@ -166,7 +166,9 @@ def parse_sql(query: str, dialect: str | None = None, source: str = "") -> list[
 
     Never raises: an internal failure gives a single unparsed effect whose
     features come from the keyword scan of the raw text. A query with no
-    statement at all (only whitespace or comments) gives no effect.
+    statement at all (only whitespace or comments) gives no effect. Each
+    effect's `source` is `source` when given (the shell fragment, say), else
+    the statement's own text; `dialect` is recorded as given.
     """
     try:
         return _parse_sql(query, dialect, source)
