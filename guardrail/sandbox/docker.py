@@ -243,7 +243,7 @@ class DockerSandbox:
                 "-c",
                 IDLE_WATCHER,
                 "guardrail-idle",
-                str(int(self.config.idle_timeout)),
+                f"{self.config.idle_timeout:g}",
             ],
             name=self.name,
             detach=True,
