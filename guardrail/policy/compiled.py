@@ -1,68 +1,141 @@
 """The compiled policy: what the engine evaluates and what the cache pickles.
 
-Plain frozen dataclasses over `matchers` objects: no pydantic, no yaml, so a
-cached policy loads with nothing but pickle. Rules are indexed by effect kind,
-and exec rules also by command name, so an effect only meets the rules that
-could match it.
+Plain slotted classes over `matchers` objects: no pydantic, no yaml, so a
+cached policy loads with nothing but pickle. Each effect kind has an `Index`:
+rules looked up by the effect's op and location (path), command (exec),
+statement (db), address class (net), code kind or origin, so an effect only
+meets the rules that could match it, and only tests what the lookup did not
+already settle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from guardrail.decision import Risk, Verdict
-from guardrail.policy.matchers import Condition
+from guardrail.policy.matchers import Condition, _Node
 
 # Bump when the compiled form changes shape: old cache entries then miss.
-FORMAT = 1
+FORMAT = 2
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(_Node):
+    """One rule, ready to test: the effect kind it matches and its conditions (all must hold)."""
+
+    FIELDS = ("id", "verdict", "risk", "kind", "conditions", "description", "origin", "order")
+    __slots__ = FIELDS
     id: str
     verdict: Verdict
     risk: Risk
-    kind: str  # the effect kind it matches
-    conditions: tuple[Condition, ...]  # all must hold
-    description: str = ""
-    origin: str = ""  # file:line of the rule, for explanations
-    order: int = 0  # position in the effective policy; fired rules are reported in this order
+    kind: str
+    conditions: tuple[Condition, ...]
+    description: str
+    origin: str  # file:line of the rule, for explanations
+    order: int  # position in the effective policy; fired rules are reported in this order
+
+    def matches(self, effect: Any) -> bool:
+        if effect.kind != self.kind:
+            return False
+        return all(condition.test(effect) for condition in self.conditions)
 
 
-@dataclass(frozen=True)
+_SECTIONS = ("commands", "parsers", "sandbox", "approval", "databases", "tools", "mcp")
+
+
+Candidate = tuple[CompiledRule, tuple[Condition, ...]]  # a rule, and what is left to test
+
+
+class Index(_Node):
+    """The rules of one effect kind, by the values of `attrs` on an effect.
+
+    `table[key]` lists, in policy order, the rules that can match an effect
+    whose `attrs` have the values `key` (a tuple), each with the conditions
+    the lookup did not settle; an effect whose key is not in the table meets
+    `default` (the rules that do not constrain `attrs`).
+    """
+
+    FIELDS = ("attrs", "table", "default")
+    __slots__ = FIELDS
+    attrs: tuple[str, ...]
+    table: Mapping[tuple[Any, ...], tuple[Candidate, ...]]
+    default: tuple[Candidate, ...]
+
+    def candidates(self, effect: Any) -> tuple[Candidate, ...]:
+        key = tuple([getattr(effect, attr) for attr in self.attrs])
+        return self.table.get(key, self.default)
+
+
 class CompiledPolicy:
-    """A policy after `extends`, merging, `@list` splicing and compilation."""
+    """A policy after `extends`, merging, `@list` splicing and compilation.
 
-    name: str
-    sources: tuple[str, ...]  # every file that went into it, the requested one first
-    mode: str  # enforce | shadow | record
-    fallback: Verdict
-    rules: tuple[CompiledRule, ...]
-    by_kind: Mapping[str, tuple[CompiledRule, ...]]
-    # exec rules by exact command name (each entry also holds the exec rules
-    # that name no exact command), in policy order
-    exec_by_command: Mapping[str, tuple[CompiledRule, ...]]
-    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # Sections other modules own, as the merged YAML mappings (validated when
-    # compiled); each owner validates them into its own model when it needs them.
-    commands: Mapping[str, Any] = field(default_factory=dict)
-    parsers: Mapping[str, Any] = field(default_factory=dict)
-    sandbox: Mapping[str, Any] = field(default_factory=dict)
-    approval: Mapping[str, Any] = field(default_factory=dict)
-    databases: Mapping[str, Any] = field(default_factory=dict)
-    tools: Mapping[str, Any] = field(default_factory=dict)
-    mcp: Mapping[str, Any] = field(default_factory=dict)
-    examples_checked: bool = False
+    Treat it as immutable: it is shared, cached and pickled. Sections that
+    other modules own (`sandbox`, `approval`, ...) are kept as the merged
+    YAML mappings, validated when the policy was compiled; each owner turns
+    its own into its model when it needs it (`SandboxConfig.model_validate(
+    policy.sandbox)`), so that loading a policy imports no pydantic.
+    """
 
-    def rules_for(self, kind: str, command: str | None = None) -> tuple[CompiledRule, ...]:
-        """The rules an effect of `kind` (and, for exec, `command`) can meet."""
-        if kind == "exec" and command is not None:
-            found = self.exec_by_command.get(command)
-            if found is not None:
-                return found
-        return self.by_kind.get(kind, ())
+    __slots__ = (
+        "approval",
+        "commands",
+        "databases",
+        "examples_checked",
+        "fallback",
+        "indexes",
+        "lists",
+        "mcp",
+        "mode",
+        "name",
+        "parsers",
+        "rules",
+        "sandbox",
+        "sources",
+        "tools",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        sources: tuple[str, ...],
+        mode: str,
+        fallback: Verdict,
+        rules: tuple[CompiledRule, ...],
+        indexes: Mapping[str, Index],
+        lists: Mapping[str, tuple[str, ...]] | None = None,
+        examples_checked: bool = False,
+        commands: Mapping[str, Any] | None = None,
+        parsers: Mapping[str, Any] | None = None,
+        sandbox: Mapping[str, Any] | None = None,
+        approval: Mapping[str, Any] | None = None,
+        databases: Mapping[str, Any] | None = None,
+        tools: Mapping[str, Any] | None = None,
+        mcp: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.sources = sources  # every file that went into it, the requested one first
+        self.mode = mode  # enforce | shadow | record
+        self.fallback = fallback
+        self.rules = rules
+        self.indexes = indexes  # by effect kind
+        self.lists = lists or {}
+        self.examples_checked = examples_checked
+        self.commands = commands or {}
+        self.parsers = parsers or {}
+        self.sandbox = sandbox or {}
+        self.approval = approval or {}
+        self.databases = databases or {}
+        self.tools = tools or {}
+        self.mcp = mcp or {}
+
+    def __repr__(self) -> str:
+        return f"CompiledPolicy(name={self.name!r}, rules={len(self.rules)}, mode={self.mode!r})"
+
+    def candidates(self, effect: Any) -> tuple[Candidate, ...]:
+        """The rules an effect can meet, in policy order, each with the conditions left to test."""
+        index = self.indexes.get(effect.kind)
+        return index.candidates(effect) if index is not None else ()
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         for rule in self.rules:
@@ -73,32 +146,3 @@ class CompiledPolicy:
     @property
     def cross_check(self) -> bool:
         return bool(self.parsers.get("cross_check", False))
-
-
-def index_rules(
-    rules: tuple[CompiledRule, ...], exec_names: Mapping[str, frozenset[str] | None]
-) -> tuple[dict[str, tuple[CompiledRule, ...]], dict[str, tuple[CompiledRule, ...]]]:
-    """Index rules by kind, and exec rules by the exact command names they require.
-
-    `exec_names[rule.id]` is the set of names a rule's `command` condition
-    accepts when it is a plain list of names (None otherwise): such a rule
-    cannot match any other command, so it is left out of the other entries.
-    """
-    by_kind: dict[str, list[CompiledRule]] = {}
-    for rule in rules:
-        by_kind.setdefault(rule.kind, []).append(rule)
-    exec_rules = by_kind.get("exec", [])
-    generic = [r for r in exec_rules if exec_names.get(r.id) is None]
-    specific: dict[str, list[CompiledRule]] = {}
-    for rule in exec_rules:
-        for name in exec_names.get(rule.id) or ():
-            specific.setdefault(name, []).append(rule)
-    by_command = {
-        name: tuple(sorted(generic + named, key=lambda r: r.order))
-        for name, named in specific.items()
-    }
-    exec_generic = tuple(generic)
-    kinds = {kind: tuple(found) for kind, found in by_kind.items()}
-    if "exec" in kinds:
-        kinds["exec"] = exec_generic
-    return kinds, by_command

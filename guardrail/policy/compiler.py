@@ -26,7 +26,8 @@ from guardrail.effects import Effect, describe
 from guardrail.errors import PolicyError, PolicyExampleError
 from guardrail.policy import matchers as m
 from guardrail.policy import schema
-from guardrail.policy.compiled import CompiledPolicy, CompiledRule, index_rules
+from guardrail.policy.compiled import CompiledPolicy, CompiledRule
+from guardrail.policy.indexing import build_indexes
 from guardrail.policy.source import Loc, SourceFile, read_source
 from guardrail.policy.vocabulary import (
     ADDRESS_CLASSES,
@@ -488,6 +489,13 @@ class RuleCompiler:
         self.eff = eff
         self.home = home
         self.errors: list[PolicyError] = []
+        self.shared: dict[tuple[Any, ...], Any] = {}  # one matcher per distinct pattern list
+
+    def share(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        found = self.shared.get(key)
+        if found is None:
+            found = self.shared[key] = build()
+        return found
 
     def splice(
         self, values: list[str], source: SourceFile, loc: Loc, chain: tuple[str, ...] = ()
@@ -550,9 +558,7 @@ class RuleCompiler:
                 self.errors.append(item.source.error(problem + where, item.loc))
         return None if bad else [item.value for item in located]
 
-    def compile_rule(
-        self, entry: RuleEntry, order: int
-    ) -> tuple[CompiledRule, frozenset[str] | None] | None:
+    def compile_rule(self, entry: RuleEntry, order: int) -> CompiledRule | None:
         rule = entry.rule
         assert rule.match is not None and rule.decision is not None
         kind = rule.match.effect
@@ -561,24 +567,13 @@ class RuleCompiler:
         conditions = self.conditions(rule.match, kind, entry, loc)
         if len(self.errors) > before:
             return None
-        names = None
-        for condition in conditions:
-            if isinstance(condition, m.StrField) and condition.attr == "command":
-                names = condition.matcher.exact_only()
         verdict = Verdict.parse(rule.decision)
         risk = Risk.parse(rule.risk) if rule.risk else _default_risk(verdict)
         line, _col = entry.source.position(entry.loc) or (0, 0)
-        compiled = CompiledRule(
-            id=rule.id,
-            verdict=verdict,
-            risk=risk,
-            kind=kind,
-            conditions=conditions,
-            description=rule.description,
-            origin=f"{entry.source.path}:{line}",
-            order=order,
+        origin = f"{entry.source.path}:{line}"
+        return CompiledRule(
+            rule.id, verdict, risk, kind, conditions, rule.description, origin, order
         )
-        return compiled, names
 
     def conditions(
         self, model: Any, kind: str, entry: RuleEntry, loc: Loc
@@ -632,7 +627,9 @@ class RuleCompiler:
         if name in ENUMS:
             return m.InSet(name, frozenset(values))
         if name in ("path",):
-            return m.PathField("path", m.paths(values, home=self.home))
+            key = ("paths", tuple(values))
+            matcher = self.share(key, lambda: m.paths(values, home=self.home))
+            return m.PathField("path", matcher)
         if name == "address_in":
             return m.AddressIn(m.cidrs(values))
         if name in ("flags", "tags", "features"):
@@ -680,10 +677,6 @@ def _default_risk(verdict: Verdict) -> Risk:
 # -- examples ----------------------------------------------------------------
 
 
-def _rule_matches(rule: CompiledRule, effect: Effect) -> bool:
-    return effect.kind == rule.kind and all(c.test(effect) for c in rule.conditions)
-
-
 def check_examples(
     compiled: list[tuple[CompiledRule, RuleEntry]], effects_of: EffectsOf
 ) -> list[PolicyError]:
@@ -708,7 +701,7 @@ def _example_problem(
         effects = list(effects_of(item))
     except Exception as exc:  # the example itself is bad: say so rather than crash
         return f"example {item!r} could not be turned into effects: {exc}"
-    fired = [e for e in effects if _rule_matches(rule, e)]
+    fired = [e for e in effects if rule.matches(e)]
     if should and not fired:
         seen = "; ".join(describe(e) for e in effects) or "none"
         return f"example {item!r} should match this rule but does not (its effects: {seen})"
@@ -757,12 +750,10 @@ def compile_path(
     eff = merger.effective
     compiler = RuleCompiler(eff, home)
     compiled: list[tuple[CompiledRule, RuleEntry]] = []
-    exec_names: dict[str, frozenset[str] | None] = {}
     for order, entry in enumerate(eff.rules):
-        result = compiler.compile_rule(entry, order)
-        if result is not None:
-            compiled.append((result[0], entry))
-            exec_names[result[0].id] = result[1]
+        rule = compiler.compile_rule(entry, order)
+        if rule is not None:
+            compiled.append((rule, entry))
     lists = {
         name: tuple(i.value for i in compiler.splice(["@" + name], *eff.list_origin[name]))
         for name, items in eff.lists.items()
@@ -771,15 +762,13 @@ def compile_path(
     if effects_of is not None:
         raise_all(check_examples(compiled, effects_of))
     rules = tuple(rule for rule, _entry in compiled)
-    by_kind, by_command = index_rules(rules, exec_names)
     policy = CompiledPolicy(
         name=name or path.stem,
         sources=tuple(eff.hashes),
         mode=eff.mode,
         fallback=Verdict.parse(eff.fallback),
         rules=rules,
-        by_kind=by_kind,
-        exec_by_command=by_command,
+        indexes=build_indexes(rules),
         lists=lists,
         examples_checked=effects_of is not None,
         **{section: eff.sections.get(section, {}) for section in SECTIONS},

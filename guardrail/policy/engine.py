@@ -24,10 +24,9 @@ _REASON_RULES = 3  # rules named in a reason before "and N more"
 
 def matching_rules(effect: Effect, policy: CompiledPolicy) -> list[CompiledRule]:
     """The rules that match one effect, in policy order."""
-    command = effect.command if effect.kind == "exec" else None  # type: ignore[union-attr]
     found = []
-    for rule in policy.rules_for(effect.kind, command):
-        for condition in rule.conditions:
+    for rule, conditions in policy.candidates(effect):
+        for condition in conditions:
             if not condition.test(effect):
                 break
         else:

@@ -14,7 +14,6 @@ checks each rule's examples, and the result is written back.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import stat
@@ -25,6 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from guardrail.errors import PolicyError
 from guardrail.policy.compiled import FORMAT, CompiledPolicy
+
+try:  # the builtin module: hashlib's OpenSSL binding costs ~2 ms to import
+    from _sha256 import sha256  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - other builds and versions
+    from hashlib import sha256
 
 if TYPE_CHECKING:
     from guardrail.effects import Effect
@@ -139,7 +143,7 @@ def _code_fingerprint() -> str:
 
 def cache_file(path: Path, home: str) -> Path:
     key = "\0".join((str(FORMAT), _version(), home, str(path), _code_fingerprint()))
-    return cache_dir() / f"policy-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+    return cache_dir() / f"policy-{sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
 def _trusted(fd: int) -> bool:
@@ -158,7 +162,7 @@ def _sources_unchanged(hashes: dict[str, str]) -> bool:
             data = Path(source).read_bytes()
         except OSError:
             return False
-        if hashlib.sha256(data).hexdigest() != digest:
+        if sha256(data).hexdigest() != digest:
             return False
     return True
 

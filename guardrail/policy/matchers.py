@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 Case = Literal["sensitive", "lower", "upper", "insensitive"]
 GLOB_CHARS = frozenset("*?[")
@@ -189,13 +189,23 @@ def path_glob_regex(pattern: str) -> str:
     An absolute pattern is anchored at `/`; a relative one (`config/*.key`,
     `**/.env`) matches at any depth. `**` is any number of components; a
     trailing `/**` needs at least one (`~/.ssh/**` is not `~/.ssh` itself).
+    Care is taken never to put two repeated groups side by side: the regex
+    runs on every path effect, and nested repetition backtracks.
     """
-    absolute = pattern.startswith("/")
     components = pattern.strip("/").split("/")
-    out = [] if absolute else ["(?:/[^/]+)*"]
+    if not pattern.startswith("/"):
+        while components and components[0] == "**":
+            components.pop(0)
+        if not components:
+            return ".*"
+        out = [".*"]  # any ancestors: the path is absolute, so it starts with "/"
+    else:
+        out = []
     last = len(components) - 1
     for index, component in enumerate(components):
         if component == "**":
+            if index > 0 and components[index - 1] == "**":
+                continue
             out.append("(?:/[^/]+)+" if index == last else "(?:/[^/]+)*")
         else:
             out.append("/" + _glob_component(component))
@@ -216,9 +226,15 @@ def _clean_path(pattern: str) -> str:
 
 
 class Paths:
-    """Path globs against an absolute, normalised path (see `paths`)."""
+    """Path globs against an absolute, normalised path (see `paths`).
 
-    __slots__ = ("exclude", "full", "full_rx", "names", "names_rx", "regexes")
+    Results are remembered (a bounded dict per matcher): rules share one
+    matcher per distinct pattern list (`@secret_paths`), and one call's
+    effects name the same paths to many rules.
+    """
+
+    __slots__ = ("_memo", "exclude", "full", "full_rx", "names", "names_rx", "regexes")
+    MEMO_SIZE = 512
 
     def __init__(
         self,
@@ -235,14 +251,25 @@ class Paths:
         self.full_rx = full_rx
         self.regexes = regexes
         self.exclude = exclude
+        self._memo: dict[str, bool] = {}
 
     def __getstate__(self) -> tuple[Any, ...]:
         return (self.names, self.names_rx, self.full, self.full_rx, self.regexes, self.exclude)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.names, self.names_rx, self.full, self.full_rx, self.regexes, self.exclude = state
+        self._memo = {}
 
     def matches(self, path: str) -> bool:
+        memo = self._memo
+        hit = memo.get(path)
+        if hit is None:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            hit = memo[path] = self._matches(path)
+        return hit
+
+    def _matches(self, path: str) -> bool:
         name = path[path.rfind("/") + 1 :]
         hit = (
             path in self.full
@@ -276,6 +303,8 @@ def paths(values: list[str] | tuple[str, ...], *, home: str, exclusions: bool = 
             rxs.append(regex(value[3:]))
             continue
         pattern = _clean_path(expand_home(value, home))
+        while pattern.startswith("**/"):  # "**/x" at any depth is the last-component pattern "x"
+            pattern = pattern[3:]
         if not pattern:
             raise ValueError(f"{value!r} is not a path glob")
         is_glob = not GLOB_CHARS.isdisjoint(pattern)
@@ -336,16 +365,17 @@ class Condition(Protocol):
 
 
 class _Node:
-    """Positional fields from `__slots__`; equality, repr and pickling from them."""
+    """Positional fields named by `FIELDS`; equality, repr and pickling from them."""
 
     __slots__: tuple[str, ...] = ()
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # constructor order (ruff sorts __slots__)
 
     def __init__(self, *args: Any) -> None:
-        for name, value in zip(self.__slots__, args, strict=True):
+        for name, value in zip(self.FIELDS, args, strict=True):
             setattr(self, name, value)
 
     def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), self._fields())
@@ -357,14 +387,15 @@ class _Node:
         return hash((type(self).__name__, *map(repr, self._fields())))
 
     def __repr__(self) -> str:
-        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS)
         return f"{type(self).__name__}({inner})"
 
 
 class StrField(_Node):
     """A string attribute matches; None (unknown) never does."""
 
-    __slots__ = ("attr", "matcher")
+    FIELDS = ("attr", "matcher")
+    __slots__ = FIELDS
     attr: str
     matcher: Strings
 
@@ -376,7 +407,8 @@ class StrField(_Node):
 class PathField(_Node):
     """A path attribute matches path globs; an unknown path never does."""
 
-    __slots__ = ("attr", "matcher")
+    FIELDS = ("attr", "matcher")
+    __slots__ = FIELDS
     attr: str
     matcher: Paths
 
@@ -388,7 +420,8 @@ class PathField(_Node):
 class InSet(_Node):
     """An enumerated attribute is one of the values."""
 
-    __slots__ = ("attr", "values")
+    FIELDS = ("attr", "values")
+    __slots__ = FIELDS
     attr: str
     values: frozenset[Any]
 
@@ -397,7 +430,8 @@ class InSet(_Node):
 
 
 class Flag(_Node):
-    __slots__ = ("attr", "value")
+    FIELDS = ("attr", "value")
+    __slots__ = FIELDS
     attr: str
     value: bool
 
@@ -408,7 +442,8 @@ class Flag(_Node):
 class AnyOf(_Node):
     """A set attribute (flags, tags, features) holds any of the values."""
 
-    __slots__ = ("attr", "values")
+    FIELDS = ("attr", "values")
+    __slots__ = FIELDS
     attr: str
     values: frozenset[str]
 
@@ -417,7 +452,8 @@ class AnyOf(_Node):
 
 
 class AllOf(_Node):
-    __slots__ = ("attr", "values")
+    FIELDS = ("attr", "values")
+    __slots__ = FIELDS
     attr: str
     values: frozenset[str]
 
@@ -428,7 +464,8 @@ class AllOf(_Node):
 class Args(_Node):
     """Some argument after the command name matches."""
 
-    __slots__ = ("matcher",)
+    FIELDS = ("matcher",)
+    __slots__ = FIELDS
     matcher: Strings
 
     def test(self, effect: Any) -> bool:
@@ -437,7 +474,8 @@ class Args(_Node):
 
 
 class ArgCount(_Node):
-    __slots__ = ("high", "low")
+    FIELDS = ("low", "high")
+    __slots__ = FIELDS
     low: int
     high: int | None
 
@@ -449,7 +487,8 @@ class ArgCount(_Node):
 class Ints(_Node):
     """An int attribute is one of the values or in one of the inclusive ranges."""
 
-    __slots__ = ("attr", "ranges", "values")
+    FIELDS = ("attr", "values", "ranges")
+    __slots__ = FIELDS
     attr: str
     values: frozenset[int]
     ranges: tuple[tuple[int, int | None], ...]
@@ -466,7 +505,8 @@ class Ints(_Node):
 class Content(_Node):
     """A regex found in the headers or the body of a request."""
 
-    __slots__ = ("matcher",)
+    FIELDS = ("matcher",)
+    __slots__ = FIELDS
     matcher: Strings
 
     def test(self, effect: Any) -> bool:
@@ -479,7 +519,8 @@ class Content(_Node):
 class AddressIn(_Node):
     """The host is an address literal inside one of the CIDR blocks."""
 
-    __slots__ = ("blocks",)
+    FIELDS = ("blocks",)
+    __slots__ = FIELDS
     blocks: tuple[tuple[int, int, int], ...]
 
     def test(self, effect: Any) -> bool:
@@ -501,7 +542,8 @@ class AddressIn(_Node):
 class OnSink(_Node):
     """Conditions on the network sink of a flow."""
 
-    __slots__ = ("conditions",)
+    FIELDS = ("conditions",)
+    __slots__ = FIELDS
     conditions: tuple[Condition, ...]
 
     def test(self, effect: Any) -> bool:
@@ -510,7 +552,8 @@ class OnSink(_Node):
 
 
 class Not(_Node):
-    __slots__ = ("conditions",)
+    FIELDS = ("conditions",)
+    __slots__ = FIELDS
     conditions: tuple[Condition, ...]
 
     def test(self, effect: Any) -> bool:
@@ -520,7 +563,8 @@ class Not(_Node):
 class Either(_Node):
     """`any:` — one of the alternatives holds (each a conjunction)."""
 
-    __slots__ = ("alternatives",)
+    FIELDS = ("alternatives",)
+    __slots__ = FIELDS
     alternatives: tuple[tuple[Condition, ...], ...]
 
     def test(self, effect: Any) -> bool:
