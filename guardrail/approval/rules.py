@@ -44,10 +44,15 @@ def match_for_effect(effect: dict[str, Any]) -> dict[str, Any]:
         match: dict[str, Any] = {"effect": "exec", "command": glob_literal(str(effect["command"]))}
         if effect.get("subcommand"):
             match["subcommand"] = glob_literal(str(effect["subcommand"]))
-        args = argv[1:]
+        args = [glob_literal(a) for a in argv[1:]]
         match["argc"] = len(args)
-        if args:
-            match["args"] = [glob_literal(a) for a in dict.fromkeys(args)]
+        distinct = list(dict.fromkeys(args))
+        if len(distinct) == 1:
+            match["args"] = distinct
+        elif distinct:
+            # `args` holds when *some* argument matches; every one must be there:
+            # not (any (not a1), (not a2), ...) == a1 and a2 and ...
+            match["not"] = {"any": [{"not": {"args": [a]}} for a in distinct]}
         return match
     if kind == "path":
         if not effect.get("path") or effect.get("location") in ("unknown", "device"):
@@ -198,7 +203,7 @@ def _append_rules(text: str, doc: dict[str, Any], rules: list[dict[str, Any]]) -
     if keys and keys[-1] == "rules" and isinstance(doc["rules"], list) and doc["rules"]:
         node = yaml.compose(text)
         rules_node = node.value[-1][1] if node is not None else None
-        if rules_node is not None and getattr(rules_node, "flow_style", True) is False:
+        if rules_node is not None and text[rules_node.start_mark.index : rules_node.start_mark.index + 1] == "-":
             return text.rstrip("\n") + "\n" + indent(rules_node.start_mark.column)
     doc = {**doc, "rules": [*(doc.get("rules") or []), *rules]}
     header = "".join(line + "\n" for line in lines if line.startswith("#") and lines.index(line) < 5)

@@ -120,7 +120,8 @@ def test_always_allow_writes_a_narrow_rule(workspace: Path) -> None:
     assert rule["id"] == answer.extra["rules"]
     assert rule["decision"] == "allow"
     assert rule["match"] == {
-        "effect": "exec", "command": "pip", "subcommand": "install", "argc": 2, "args": ["install", "requests"],
+        "effect": "exec", "command": "pip", "subcommand": "install", "argc": 2,
+        "not": {"any": [{"not": {"args": ["install"]}}, {"not": {"args": ["requests"]}}]},
     }
     assert rule["examples"] == {"match": ["pip install requests"]}
     # the same answer again adds nothing; another call adds its own rule
