@@ -120,6 +120,9 @@ def rootfs_tarball(recipe: Recipe, cache: Path, *, force: bool = False) -> Path:
             ]
         )
         partial.replace(tarball)
+    for old in cache.glob("rootfs-*.tar"):
+        if old != tarball:  # another recipe's: only the current one is worth its disk
+            old.unlink(missing_ok=True)
     return tarball
 
 
