@@ -9,9 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from guardrail.approval.base import ApprovalAnswer, ApprovalRequest, Approver
-from guardrail.approval.session import SessionMemory, answer_matches
+from guardrail.approval.session import SessionMemory, answer_matches, call_hash
+from guardrail.calls import ToolCall
+from guardrail.decision import Decision
 
 ANSWERS = ("allow_once", "allow_session", "allow_always", "deny")
+
+
+def make_request(call: ToolCall, decision: Decision, *, workspace: str, session: str) -> ApprovalRequest:
+    """The request for one `ask`, bound to the hash of the normalised call."""
+    return ApprovalRequest(call, decision, call_hash(call), session, workspace)
 
 
 def _deny(req: ApprovalRequest, approver: str, message: str) -> ApprovalAnswer:

@@ -41,8 +41,8 @@ def test_effects_that_cannot_be_pinned_get_no_rule() -> None:
 
 
 def test_rules_load_and_match_only_their_own_effect(tmp_path: Path) -> None:
-    loader = pytest.importorskip("guardrail.policy.loader")
-    engine = pytest.importorskip("guardrail.policy.engine")
+    from guardrail.policy import engine, loader
+
     rules: list[dict[str, Any]] = []
     for example, effect in EFFECTS.items():
         rules += rules_for_effects([to_jsonable(effect)], example=example, description="test")
