@@ -25,6 +25,7 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.audit", "audit_app", "audit"),
     ("guardrail.cli.approvals", "approvals_app", "approvals"),
     ("guardrail.cli.suggest", "suggest_command", "suggest"),
+    ("guardrail.cli.call", "call_command", "call"),
 ]
 
 
