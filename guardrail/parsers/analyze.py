@@ -1,0 +1,372 @@
+"""A whole shell line -> effects: per command, then the flows between commands.
+
+`commands` says what each simple command does on its own; this module adds
+what only the line as a whole shows:
+
+- redirections (`> f` writes f, `< f` reads it, `/dev/tcp/...` is a socket);
+- code that runs code: a literal program given to a shell (`bash -c '...'`,
+  `echo '...' | sh`, a script written with literal content earlier in the
+  line and then run) is parsed as a line of its own; anything else that
+  becomes code is dynamic;
+- remote code: network data flowing into a shell or interpreter, through a
+  pipe, a substitution or a file downloaded earlier in the line;
+- reverse shells: a shell or interpreter wired to `/dev/tcp`;
+- exfiltration: files, the environment or variables flowing into a
+  network request (`FlowEffect`; the policy decides which are secret).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from guardrail.effects import CodeEffect, Effect, FlowEffect, NetEffect, PathEffect
+from guardrail.parsers.commands import DOWNLOADED, Catalog, Ctx, Info, analyse_words, path_effect
+from guardrail.parsers.paths import PathContext, Resolved, resolve
+from guardrail.parsers.shell import ParsedLine, SimpleCommand, Word, iter_words, parse_line
+
+MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
+CODE_TAGS = frozenset({"shell", "interpreter"})
+_TCP_RE = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)")
+
+
+@dataclass
+class LineState:
+    """What one line (and the literal code inside it) has done so far."""
+
+    paths: PathContext
+    catalog: Catalog
+    written: dict[str, str | None] = field(default_factory=dict)  # path -> literal content / None / DOWNLOADED
+    depth: int = 0
+
+
+def shell_effects(command: str, paths: PathContext, catalog: Catalog, *, cwd: str | None = None,
+                  state: LineState | None = None) -> list[Effect]:
+    """Every effect of running `command` in `cwd` (default: the workspace)."""
+    state = state or LineState(paths, catalog)
+    cwd = paths.workspace if cwd is None else cwd
+    if state.depth > MAX_NESTING:
+        return [CodeEffect("too_complex", f"code nested more than {MAX_NESTING} levels", command[:200])]
+    parsed = parse_line(command, home=paths.home, workspace=paths.workspace, cwd=cwd)
+    return _LineAnalysis(parsed, state, command).run()
+
+
+class _LineAnalysis:
+    def __init__(self, parsed: ParsedLine, state: LineState, text: str) -> None:
+        self.parsed = parsed
+        self.state = state
+        self.text = text
+        self.effects: list[Effect] = []
+        self.infos: dict[int, Info] = {}
+        self.by_id = {c.id: c for c in parsed.commands}
+
+    def run(self) -> list[Effect]:
+        p = self.parsed
+        source = self.text[:200]
+        for err in p.errors[:3]:
+            self.effects.append(CodeEffect("unparsed", err, source))
+        if p.too_complex:
+            self.effects.append(CodeEffect("too_complex", p.too_complex, source))
+        for name in p.fork_bombs:
+            self.effects.append(CodeEffect("fork_bomb", f"function {name!r} runs itself in parallel", source))
+        for cmd in p.commands:
+            self._command(cmd)
+        if p.tcp_redirect_fds and any(
+            (CODE_TAGS | {"dynamic"}) & info.tags for info in self.infos.values()
+        ):
+            self.effects.append(CodeEffect("reverse_shell", "a shell runs in a line that opens /dev/tcp", source))
+        elif p.tcp_redirect_fds and re.search(r"<>\s*/dev/(tcp|udp)/", self.text) and any(
+            info.reads_stdin_program for info in self.infos.values()
+        ):
+            self.effects.append(CodeEffect("reverse_shell", "a shell reads a socket", source))
+        return self.effects
+
+    # -- one command
+    def _command(self, cmd: SimpleCommand) -> None:
+        info = Info()
+        ctx = Ctx(self.state.paths, self.state.catalog, cmd, self._recurse, self.state.depth,
+                  self._find_upstream(cmd))
+        try:
+            analyse_words(cmd.words, ctx, info)
+        except RecursionError:
+            info.effects.append(CodeEffect("too_complex", "command nested too deeply", cmd.text))
+        self._literal_output(cmd, info)
+        self._redirects(cmd, ctx, info)
+        self.infos[cmd.id] = info
+        self.effects.extend(info.effects)
+        self._code(cmd, info)
+        self._scripts(cmd, info)
+        self._flows(cmd, info)
+        self._record_writes(cmd, info)
+
+    def _recurse(self, code_text: str, cwd: str | None) -> list[Effect]:
+        sub = LineState(self.state.paths, self.state.catalog, self.state.written, self.state.depth + 1)
+        return shell_effects(code_text, self.state.paths, self.state.catalog, cwd=cwd, state=sub)
+
+    def _find_upstream(self, cmd: SimpleCommand) -> Resolved | None:
+        """xargs fed by `find P` or `git ls-files`: its paths are judged as P (or W)."""
+        for uid in reversed(cmd.pipe_from):
+            up = self.by_id.get(uid)
+            if up is None or not up.words or up.words[0].value is None:
+                continue
+            name = up.words[0].value.rsplit("/", 1)[-1]
+            if name in ("find", "fd", "fdfind"):
+                return _find_roots(up, self.state.paths)
+            if name == "git" and any(w.value == "ls-files" for w in up.words[1:3]):
+                return Resolved(self.state.paths.workspace, "inside")
+            return None
+        return None
+
+    # -- literal output of echo/printf/cat <<EOF
+    def _literal_output(self, cmd: SimpleCommand, info: Info) -> None:
+        if not cmd.words or cmd.words[0].value is None:
+            return
+        name = cmd.words[0].value
+        args = cmd.words[1:]
+        if name == "echo":
+            words = [w for w in args if w.value not in ("-n", "-e", "-E", "-ne", "-en")]
+            if all(w.value is not None for w in words):
+                info.literal_output = " ".join(w.value or "" for w in words) + "\n"
+                info.output_known = True
+        elif name == "printf":
+            if args and all(w.value is not None for w in args):
+                fmt = args[0].value or ""
+                info.literal_output = fmt.replace("\\n", "\n") + " ".join(w.value or "" for w in args[1:])
+                info.output_known = True
+        elif name == "cat" and len(args) == 0:
+            here = next((r for r in cmd.redirects if r.op in ("<<", "<<<")), None)
+            if here is not None and here.text is not None and here.body_known:
+                info.literal_output = here.text
+                info.output_known = True
+
+    def _stdin_text(self, cmd: SimpleCommand) -> tuple[str | None, bool]:
+        """The literal standard input of `cmd` and whether it has any."""
+        for red in cmd.redirects:
+            if red.op in ("<<", "<<<"):
+                return (red.text if red.body_known else None), True
+            if red.op in ("<", "<&") and red.target is not None and not (red.target.value or "").isdigit():
+                return None, True
+        feeders = [self.infos[u] for u in cmd.pipe_from if u in self.infos]
+        direct = [u for u in cmd.pipe_from if cmd.id in self.by_id[u].pipe_to] if cmd.pipe_from else []
+        if not feeders:
+            return None, False
+        texts = [self.infos[u].literal_output for u in direct if u in self.infos]
+        if direct and all(self.infos[u].output_known for u in direct if u in self.infos):
+            return "".join(t or "" for t in texts), True
+        return None, True
+
+    # -- code run by shells and interpreters
+    def _code(self, cmd: SimpleCommand, info: Info) -> None:
+        for text in info.code_strings:
+            self.effects.extend(self._recurse(text, cmd.cwd))
+        upstream = self._upstream_infos(cmd)
+        if info.reads_stdin_program:
+            self._stdin_program(cmd, info, upstream)
+        sub_infos = self._infos_of(info.code_args_subs)
+        if any(i.network_source or i.tags & {"network"} for i in sub_infos):
+            self.effects.append(CodeEffect("remote_code", "network data becomes code through a substitution", cmd.text))
+        elif any("decoder" in i.tags for i in sub_infos):
+            self.effects.append(CodeEffect("decoded_code", "decoded data becomes code through a substitution", cmd.text))
+
+    def _stdin_program(self, cmd: SimpleCommand, info: Info, upstream: list[Info]) -> None:
+        kind = info.reads_stdin_program
+        if any(u.network_source or "network" in u.tags for u in upstream) or self._stdin_from_socket(cmd):
+            self.effects.append(CodeEffect("remote_code", f"network data is piped into a {kind}", cmd.text))
+            return
+        if any("decoder" in u.tags for u in upstream):
+            self.effects.append(CodeEffect("decoded_code", f"decoded data is piped into a {kind}", cmd.text))
+            return
+        text, has_input = self._stdin_text(cmd)
+        file_input = next((r.target for r in cmd.redirects if r.op == "<" and r.target is not None), None)
+        if file_input is not None:
+            eff = path_effect("exec", file_input, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse))
+            if eff is not None:
+                self.effects.append(eff)
+                if eff.path:
+                    self._script_written(cmd, eff.path, "shell" if kind == "shell" else "interpreter")
+            return
+        if text is not None and kind == "shell":
+            self.effects.extend(self._recurse(text, cmd.cwd))
+            return
+        if not has_input:
+            self.effects.append(CodeEffect("stdin_program", f"an interactive {kind} reads the agent's input", cmd.text))
+            return
+        self.effects.append(CodeEffect("stdin_program", f"a {kind} runs a program from its standard input", cmd.text))
+
+    def _stdin_from_socket(self, cmd: SimpleCommand) -> bool:
+        for red in cmd.redirects:
+            if red.op in ("<", "<>") and red.target is not None and _TCP_RE.match(red.target.value or ""):
+                return True
+        return False
+
+    def _upstream_infos(self, cmd: SimpleCommand) -> list[Info]:
+        return [self.infos[u] for u in cmd.pipe_from if u in self.infos]
+
+    def _infos_of(self, ids: list[int]) -> list[Info]:
+        out: list[Info] = []
+        seen: set[int] = set()
+        stack = list(ids)
+        while stack:
+            cid = stack.pop()
+            if cid in seen or cid not in self.infos:
+                continue
+            seen.add(cid)
+            out.append(self.infos[cid])
+            # commands nested inside that substitution, and what feeds them
+            stack.extend(c.id for c in self.parsed.commands if c.in_sub_of == cid)
+            stack.extend(self.by_id[cid].pipe_from)
+        return out
+
+    # -- scripts written or downloaded earlier in the line
+    def _scripts(self, cmd: SimpleCommand, info: Info) -> None:
+        for path, kind in info.scripts_run:
+            if path == "<process substitution>":
+                continue
+            self._script_written(cmd, path, kind)
+
+    def _script_written(self, cmd: SimpleCommand, path: str, kind: str) -> None:
+        if path not in self.state.written:
+            return
+        content = self.state.written[path]
+        if content == DOWNLOADED:
+            self.effects.append(CodeEffect("downloaded_then_run", f"{path} was downloaded earlier in the line", cmd.text))
+        elif content is None:
+            self.effects.append(CodeEffect("dynamic", f"{path} was written earlier in the line with content not known", cmd.text))
+        elif kind in ("shell", "program"):
+            self.effects.extend(self._recurse(content, cmd.cwd))
+        else:
+            self.effects.append(CodeEffect("dynamic", f"{path} was written earlier in the line and is run by an interpreter", cmd.text))
+
+    def _record_writes(self, cmd: SimpleCommand, info: Info) -> None:
+        for path in info.downloads:
+            self.state.written[path] = DOWNLOADED
+        upstream = self._upstream_infos(cmd)
+        for red in cmd.redirects:
+            if red.op not in (">", ">>", ">|", "&>", "&>>") or red.target is None or red.target.value is None:
+                continue
+            res = resolve(red.target.value, cmd.cwd, self.state.paths)
+            if res.path is None or res.location in ("harmless_device", "device"):
+                continue
+            content: str | None
+            if info.network_source or ("network" in info.tags and not info.downloads):
+                content = DOWNLOADED
+            elif info.output_known:
+                content = info.literal_output
+                if red.op in (">>", "&>>") and isinstance(self.state.written.get(res.path), str):
+                    prev = self.state.written[res.path]
+                    content = (prev if prev != DOWNLOADED else "") + (content or "") if prev != DOWNLOADED else DOWNLOADED
+            elif cmd.words and cmd.words[0].value == "tee" or not cmd.words:
+                content = None
+            else:
+                content = None
+            if any(u.network_source for u in upstream) and cmd.words and cmd.words[0].value in ("cat", "tee"):
+                content = DOWNLOADED
+            self.state.written[res.path] = content
+        if cmd.words and cmd.words[0].value == "tee":
+            text, _ = self._stdin_text(cmd)
+            net = any(u.network_source or "network" in u.tags for u in upstream)
+            for w in cmd.words[1:]:
+                if w.value and not w.value.startswith("-"):
+                    res = resolve(w.value, cmd.cwd, self.state.paths)
+                    if res.path:
+                        self.state.written[res.path] = DOWNLOADED if net else text
+
+    # -- redirections
+    def _redirects(self, cmd: SimpleCommand, ctx: Ctx, info: Info) -> None:
+        for red in cmd.redirects:
+            target = red.target
+            if target is None or red.op in ("<<", "<<<"):
+                continue
+            value = target.value
+            if red.op in (">&", "<&") and (value is None or value.isdigit() or value == "-"):
+                if value is None:
+                    info.effects.append(PathEffect("write", None, "unknown", cmd.text, target.raw))
+                continue
+            m = _TCP_RE.match(value or "")
+            if m:
+                from guardrail.parsers.url import classify_address, normalize_host
+
+                host = normalize_host(m.group(2))
+                eff = NetEffect(m.group(1), host, classify_address(host), cmd.text, port=int(m.group(3)))
+                info.effects.append(eff)
+                if red.op.startswith("<") or red.op == "<>":
+                    info.network_source = True
+                if red.op != "<":
+                    info.sinks.append(eff)
+                info.tags.add("network")
+                continue
+            ops: tuple[str, ...]
+            if red.op in ("<",):
+                ops = ("read",)
+            elif red.op == "<>":
+                ops = ("read", "write")
+            else:
+                ops = ("write",)
+            for op in ops:
+                eff = path_effect(op, target, ctx)
+                if eff is not None:
+                    info.effects.append(eff)
+
+    # -- exfiltration
+    def _flows(self, cmd: SimpleCommand, info: Info) -> None:
+        if not info.sinks:
+            return
+        sources: list[tuple[str, str | None, str | None, str | None]] = []  # (origin, path, location, variable)
+        feeders = self._infos_of(list(cmd.pipe_from))
+        for word in iter_words(cmd):
+            feeders.extend(self._infos_of(word.subs))
+            for var in word.variables:
+                sources.append(("variable", None, None, var))
+        for red in cmd.redirects:
+            if red.op == "<" and red.target is not None:
+                eff = path_effect("read", red.target, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse))
+                if eff is not None:
+                    sources.append(("path", eff.path, eff.location, None))
+        own_reads = [e for e in info.effects if isinstance(e, PathEffect) and e.op == "read"]
+        for eff in own_reads:
+            sources.append(("path", eff.path, eff.location, None))
+        for feeder in feeders:
+            for e in feeder.effects:
+                if isinstance(e, PathEffect) and e.op in ("read", "list"):
+                    sources.append(("path", e.path, e.location, None))
+            if "env_dump" in feeder.tags:
+                sources.append(("env", None, None, None))
+        for up_id in cmd.pipe_from:
+            up = self.by_id.get(up_id)
+            if up is None:
+                continue
+            for word in iter_words(up):
+                for var in word.variables:
+                    sources.append(("variable", None, None, var))
+        seen: set[tuple[str, str | None, str | None, str | None]] = set()
+        for src in sources:
+            if src in seen:
+                continue
+            seen.add(src)
+            origin, path, location, var = src
+            for sink in info.sinks:
+                self.effects.append(FlowEffect(
+                    origin, cmd.text, path=path, location=location,  # type: ignore[arg-type]
+                    variable=var, sink=sink,
+                ))
+
+
+def _find_roots(cmd: SimpleCommand, paths: PathContext) -> Resolved:
+    roots: list[Word] = []
+    for w in cmd.words[1:]:
+        v = w.value
+        if v is not None and (v.startswith("-") or v in ("(", "!")):
+            break
+        roots.append(w)
+    if not roots:
+        roots = [Word.literal(".")]
+    chosen: Resolved | None = None
+    for w in roots:
+        if w.value is None:
+            return Resolved(None, "unknown")
+        res = resolve(w.value, cmd.cwd, paths)
+        res = Resolved(res.path, res.location, False, res.ancestor, res.in_git)
+        if res.location not in ("inside", "scratch") or res.ancestor:
+            return res
+        chosen = chosen or res
+    return chosen or Resolved(paths.workspace, "inside")

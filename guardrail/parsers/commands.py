@@ -1,0 +1,579 @@
+"""The command catalogue: what one simple command does, as effects.
+
+The knowledge is data (`guardrail/data/commands.yaml`, extendable from a
+policy's `commands:` section); this module interprets it. Commands whose
+behaviour data cannot describe (curl's methods, find's expressions, git's
+subcommands, wrappers that run other commands) name a handler, a small
+function registered in `HANDLERS`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from guardrail.effects import CodeEffect, DbEffect, Effect, ExecEffect, NetEffect, PathEffect
+from guardrail.parsers.paths import PathContext, Resolved, resolve, resolve_prefix
+from guardrail.parsers.shell import SimpleCommand, Word
+
+# ---------------------------------------------------------------- the catalogue
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One compiled catalogue entry."""
+
+    name: str
+    args: str = "ignore"
+    first: str | None = None
+    last: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    when: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recursive: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    subcommands: dict[str, Spec] = field(default_factory=dict)
+    global_options: dict[str, str] = field(default_factory=dict)
+    handler: str | None = None
+    wrapper_skip: int | None = None
+    posix: bool = False
+    kv: dict[str, str] = field(default_factory=dict)
+    code_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    first_given_by: frozenset[str] = frozenset()  # options that take the place of `first`
+    runs_programs: frozenset[str] = frozenset()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_SPEC_KEYS = {
+    "args", "first", "last", "options", "when", "recursive", "tags", "subcommands",
+    "global_options", "handler", "wrapper", "posix", "kv", "code_patterns",
+    "pattern_options", "script_options", "runs_programs", "aliases_of", "description",
+}  # fmt: skip
+
+
+def compile_spec(name: str, raw: dict[str, Any]) -> Spec:
+    raw = raw or {}
+    subs = {k: compile_spec(f"{name} {k}", v or {}) for k, v in (raw.get("subcommands") or {}).items()}
+    wrapper = raw.get("wrapper")
+    patterns = tuple(
+        (re.compile(p["regex"]), str(p.get("code", "runs_programs"))) for p in raw.get("code_patterns") or ()
+    )
+    return Spec(
+        name=name,
+        args=raw.get("args", "ignore"),
+        first=raw.get("first"),
+        last=raw.get("last"),
+        options={str(k): str(v) for k, v in (raw.get("options") or {}).items()},
+        when={str(k): dict(v) for k, v in (raw.get("when") or {}).items()},
+        recursive=frozenset(raw.get("recursive") or ()),
+        tags=frozenset(raw.get("tags") or ()),
+        subcommands=subs,
+        global_options={str(k): str(v) for k, v in (raw.get("global_options") or {}).items()},
+        handler=raw.get("handler"),
+        wrapper_skip=int(wrapper.get("skip", 0)) if isinstance(wrapper, dict) else None,
+        posix=bool(raw.get("posix", False)),
+        kv={str(k): str(v) for k, v in (raw.get("kv") or {}).items()},
+        code_patterns=patterns,
+        first_given_by=frozenset((raw.get("pattern_options") or []) + (raw.get("script_options") or [])),
+        runs_programs=frozenset(raw.get("runs_programs") or ()),
+        extra={k: v for k, v in raw.items() if k not in _SPEC_KEYS},
+    )
+
+
+class Catalog:
+    """Name -> Spec, with aliases resolved."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.specs: dict[str, Spec] = {}
+        for name, entry in raw.items():
+            entry = entry or {}
+            target = entry.get("aliases_of")
+            if target:
+                base = dict(raw.get(target) or {})
+                base.update({k: v for k, v in entry.items() if k != "aliases_of"})
+                entry = base
+            self.specs[str(name)] = compile_spec(str(name), entry)
+
+    def get(self, name: str) -> Spec | None:
+        spec = self.specs.get(name)
+        if spec is not None:
+            return spec
+        # python3.12, pip3.11, gcc-12: versioned names
+        m = re.fullmatch(r"([A-Za-z][A-Za-z+]*?)[-]?\d+(\.\d+)*", name)
+        if m:
+            return self.specs.get(m.group(1))
+        return None
+
+
+_BASE_RAW: dict[str, Any] | None = None
+
+
+def base_catalog_raw() -> dict[str, Any]:
+    """The shipped catalogue as plain data."""
+    global _BASE_RAW
+    if _BASE_RAW is None:
+        from pathlib import Path
+
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        text = (Path(__file__).parent.parent / "data" / "commands.yaml").read_text("utf-8")
+        _BASE_RAW = yaml.load(text, Loader=loader)
+    return dict(_BASE_RAW or {})
+
+
+def build_catalog(extension: dict[str, Any] | None = None) -> Catalog:
+    raw = base_catalog_raw()
+    for name, entry in (extension or {}).items():
+        raw[name] = entry
+    return Catalog(raw)
+
+
+# ---------------------------------------------------------------- analysis state
+
+DOWNLOADED = "\x00downloaded"
+
+
+@dataclass
+class Info:
+    """What analysing one simple command found, for the line-level flow analysis."""
+
+    effects: list[Effect] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)  # tags of every command run (wrappers looked through)
+    names: list[str] = field(default_factory=list)
+    sinks: list[NetEffect] = field(default_factory=list)  # network requests that send data
+    sends_stdin: bool = False  # a network tool that sends its standard input
+    reads_stdin_program: str | None = None  # "shell" / "interpreter": runs its stdin as code
+    stdin_used: bool = True
+    literal_output: str | None = None  # echo/printf with literal words
+    output_known: bool = False
+    downloads: list[str] = field(default_factory=list)  # files written with network data
+    scripts_run: list[tuple[str, str]] = field(default_factory=list)  # (path, "shell"|"interpreter")
+    code_strings: list[str] = field(default_factory=list)  # literal shell code to parse as a line
+    code_args_subs: list[int] = field(default_factory=list)  # substitutions that become code
+    network_source: bool = False  # its output is data from the network
+
+
+@dataclass
+class Ctx:
+    """What handlers need: the workspace, the catalogue and a way to recurse."""
+
+    paths: PathContext
+    catalog: Catalog
+    cmd: SimpleCommand
+    recurse_line: Callable[[str, str | None], list[Effect]]  # parse literal shell code
+    depth: int = 0
+    stdin_from_find: Resolved | None = None  # xargs/-exec: paths come from `find P`
+
+    @property
+    def cwd(self) -> str | None:
+        return self.cmd.cwd
+
+    def deeper(self) -> Ctx:
+        return Ctx(self.paths, self.catalog, self.cmd, self.recurse_line, self.depth + 1,
+                   self.stdin_from_find)
+
+
+# ---------------------------------------------------------------- argument parsing
+
+
+@dataclass
+class Args:
+    flags: list[str] = field(default_factory=list)
+    options: list[tuple[str, Word]] = field(default_factory=list)
+    positionals: list[Word] = field(default_factory=list)
+    rest: list[Word] = field(default_factory=list)  # after a wrapper's command starts
+
+
+def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = False,
+               stop_after: int | None = None) -> Args:
+    """GNU-style parsing: clusters of short flags, --long=value, `--`."""
+    out = Args()
+    i = 0
+    n = len(words)
+    while i < n:
+        w = words[i]
+        v = w.value
+        if stop_after is not None and len(out.positionals) >= stop_after:
+            out.rest = words[i:]
+            return out
+        if v is None or w.quoted and not (v.startswith("-") and len(v) > 1) or v == "-" or not v.startswith("-"):
+            out.positionals.append(w)
+            i += 1
+            if posix and stop_after is None:
+                out.positionals.extend(words[i:])
+                return out
+            continue
+        if v == "--":
+            rest = words[i + 1 :]
+            if stop_after is not None:
+                need = stop_after - len(out.positionals)
+                out.positionals.extend(rest[:need])
+                out.rest = rest[need:]
+            else:
+                out.positionals.extend(rest)
+            return out
+        if v.startswith("--"):
+            name, eq, val = v.partition("=")
+            role = options.get(name)
+            if eq:
+                out.flags.append(name)
+                out.options.append((name, Word([val], val)))
+            elif role is not None and role != "flag":
+                out.flags.append(name)
+                count = 2 if role.endswith("2") else 1
+                for _ in range(count):
+                    if i + 1 < n:
+                        i += 1
+                        out.options.append((name, words[i]))
+            else:
+                out.flags.append(name)
+            i += 1
+            continue
+        # single dash: a word option (-exec, -name) or a cluster of short flags
+        if v in options:
+            role = options[v]
+            out.flags.append(v)
+            if role != "flag":
+                count = 2 if role.endswith("2") else 1
+                for _ in range(count):
+                    if i + 1 < n:
+                        i += 1
+                        out.options.append((v, words[i]))
+            i += 1
+            continue
+        body = v[1:]
+        j = 0
+        while j < len(body):
+            flag = "-" + body[j]
+            role = options.get(flag)
+            out.flags.append(flag)
+            if role is not None and role != "flag":
+                val = body[j + 1 :]
+                if val:
+                    out.options.append((flag, Word([val], val)))
+                elif i + 1 < n:
+                    i += 1
+                    out.options.append((flag, words[i]))
+                break
+            j += 1
+        i += 1
+    return out
+
+
+# ---------------------------------------------------------------- effects helpers
+
+PATH_ROLES = {"read": "read", "list": "list", "write": "write", "delete": "delete",
+              "exec": "exec", "chmod": "chmod", "chown": "chown", "write_target": "write",
+              "read2": "read", "script_file": "read", "write_basename": "write"}  # fmt: skip
+
+
+def path_effect(op: str, word: Word, ctx: Ctx, *, recursive: bool = False,
+                follow_last: bool = True, **extra: Any) -> PathEffect | None:
+    """A path argument -> its effect; None for `-` (standard input/output)."""
+    value = word.value
+    if value == "-" or value == "":
+        return None
+    if word.process_sub:
+        return None  # <(cmd): data from a command, analysed as that command
+    source = ctx.cmd.text
+    if value is not None:
+        if op == "delete":
+            follow_last = False
+        res = resolve(value, ctx.cwd, ctx.paths, follow_last=follow_last)
+        return PathEffect(op, res.path, res.location, source, value, recursive, res.whole,
+                          res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+    if ctx.stdin_from_find is not None and not word.prefix:
+        res = ctx.stdin_from_find
+        return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
+                          res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+    res = resolve_prefix(word.prefix, ctx.cwd, ctx.paths)
+    return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
+                      res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+
+
+def add_path(info: Info, op: str, word: Word, ctx: Ctx, **kw: Any) -> PathEffect | None:
+    eff = path_effect(op, word, ctx, **kw)
+    if eff is not None:
+        info.effects.append(eff)
+    return eff
+
+
+def exec_effect(name: str, words: list[Word], ctx: Ctx, spec: Spec | None, *,
+                subcommand: str | None = None, flags: Iterable[str] = (),
+                program: str | None = None, tags: Iterable[str] = ()) -> ExecEffect:
+    argv = tuple(w.value if w.value is not None else w.raw for w in words)
+    all_tags = frozenset(tags) | (spec.tags if spec else frozenset())
+    return ExecEffect(
+        command=name, argv=argv, source=ctx.cmd.text, subcommand=subcommand,
+        flags=frozenset(flags), tags=all_tags, program=program,  # type: ignore[arg-type]
+    )
+
+
+def code(info: Info, kind: str, detail: str, ctx: Ctx) -> None:
+    info.effects.append(CodeEffect(kind, detail, ctx.cmd.text))  # type: ignore[arg-type]
+
+
+def normalise_name(value: str) -> str:
+    """`/bin/rm` -> `rm`; quotes and backslashes are already gone."""
+    return value.rsplit("/", 1)[-1] if "/" in value else value
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def analyse_words(words: list[Word], ctx: Ctx, info: Info) -> None:
+    """Effects of running `words` (a command and its arguments)."""
+    if not words:
+        return
+    if ctx.depth > 24:
+        code(info, "too_complex", "wrappers nested too deeply", ctx)
+        return
+    head = words[0]
+    if head.value is None:
+        code(info, "dynamic", f"command name {head.raw!r} is not known before it runs", ctx)
+        info.code_args_subs.extend(head.subs)
+        info.tags.add("dynamic")
+        return
+    value = head.value
+    if value == "":
+        code(info, "dynamic", "empty command name", ctx)
+        return
+    if "/" in value:
+        res = resolve(value, ctx.cwd, ctx.paths)
+        if res.location in ("inside", "scratch"):
+            # a program of the project's own: run, not looked up in the catalogue
+            name = normalise_name(value)
+            info.names.append(name)
+            info.effects.append(exec_effect(name, words, ctx, None, program=res.location))
+            info.effects.append(PathEffect("exec", res.path, res.location, ctx.cmd.text, value))
+            if res.path:
+                info.scripts_run.append((res.path, "program"))
+            return
+    name = normalise_name(value)
+    spec = ctx.catalog.get(name)
+    info.names.append(name)
+    if spec is None:
+        info.effects.append(exec_effect(name, words, ctx, None))
+        return
+    info.tags.update(spec.tags)
+    handler = HANDLERS.get(spec.handler or "")
+    if handler is not None:
+        handler(name, words, spec, ctx, info)
+    else:
+        generic(name, words, spec, ctx, info)
+
+
+def generic(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info,
+            *, subcommand: str | None = None, extra_flags: Iterable[str] = (),
+            start: int = 1) -> None:
+    """Data-driven analysis of one command by its catalogue entry.
+
+    `words` is the whole command line (for the exec effect); its arguments
+    begin at `start` (after a subcommand, when there is one).
+    """
+    args_words = words[start:]
+    if spec.subcommands and subcommand is None:
+        parsed = parse_args(args_words, spec.global_options, posix=True)
+        head = parsed.positionals[0] if parsed.positionals else None
+        if head is not None and head.value is not None:
+            sub = spec.subcommands.get(head.value) or spec.subcommands.get("*")
+            if sub is not None:
+                _options_effects(parsed, spec.global_options, ctx, info)
+                idx = start + args_words.index(head)
+                merged = Spec(**{**sub.__dict__, "tags": sub.tags | spec.tags})
+                generic(name, words, merged, ctx, info, subcommand=head.value,
+                        extra_flags=parsed.flags, start=idx + 1)
+                return
+    wrapper_skip = spec.wrapper_skip
+    options = spec.options
+    parsed = parse_args(args_words, options, posix=spec.posix or wrapper_skip is not None,
+                        stop_after=wrapper_skip)
+    flags = set(parsed.flags) | set(extra_flags)
+    over: dict[str, Any] = {}
+    for flag in parsed.flags:
+        if flag in spec.when:
+            over.update(spec.when[flag])
+        elif flag.startswith("-i") and not flag.startswith("--") and "-i" in spec.when:
+            over.update(spec.when["-i"])  # sed -i.bak
+    tags = set(over.get("tags") or ())
+    info.tags.update(tags)
+    info.effects.append(exec_effect(name, words, ctx, spec, subcommand=subcommand,
+                                    flags=flags, tags=tags))
+    if spec.runs_programs & flags:
+        used = " ".join(sorted(spec.runs_programs & flags))
+        code(info, "runs_programs", f"{name} {used} runs another program", ctx)
+    _options_effects(parsed, options, ctx, info, recursive=bool(spec.recursive & flags))
+    if wrapper_skip is not None and not over.get("wrapper_off"):
+        if parsed.rest:
+            analyse_words(parsed.rest, ctx.deeper(), info)
+        return
+    positionals = list(parsed.positionals)
+    _kv_effects(positionals, spec, ctx, info)
+    _positional_effects(positionals, spec, over, flags, ctx, info)
+
+
+def _options_effects(parsed: Args, options: dict[str, str], ctx: Ctx, info: Info,
+                     recursive: bool = False) -> None:
+    for opt, word in parsed.options:
+        role = options.get(opt, "value")
+        _role_effect(role, word, ctx, info, recursive=recursive, opt=opt)
+
+
+def _role_effect(role: str, word: Word, ctx: Ctx, info: Info, *, recursive: bool = False,
+                 opt: str = "") -> None:
+    op = PATH_ROLES.get(role)
+    if op is not None:
+        add_path(info, op, word, ctx, recursive=recursive if op in ("delete", "chmod", "chown") else False)
+        return
+    if role == "code":
+        code(info, "runs_programs", f"{opt or 'argument'} {word.raw!r} runs code", ctx)
+    elif role == "command":
+        if word.value is None:
+            code(info, "dynamic", f"command {word.raw!r} is not known before it runs", ctx)
+        else:
+            info.code_strings.append(word.value)
+    elif role == "command_string":
+        if word.value is None:
+            code(info, "dynamic", f"command {word.raw!r} is not known before it runs", ctx)
+            info.code_args_subs.extend(word.subs)
+        else:
+            info.code_strings.append(word.value)
+    elif role == "url":
+        _url_effect(word, "GET", ctx, info)
+    elif role == "mode":
+        if word.value and _is_setuid_mode(word.value):
+            info.effects.append(PathEffect("chmod", None, "unknown", ctx.cmd.text, word.raw, setuid=True, mode=word.value))
+
+
+def _kv_effects(positionals: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
+    if not spec.kv:
+        return
+    for w in list(positionals):
+        v = w.value if w.value is not None else w.prefix
+        key, eq, val = v.partition("=")
+        if eq and key in spec.kv:
+            parts = list(w.parts)
+            # drop the `key=` prefix from the word
+            first = (parts[0] or "")[len(key) + 1 :] if parts and parts[0] is not None else None
+            new = Word([first, *parts[1:]], w.raw) if parts else Word.literal(val)
+            add_path(info, spec.kv[key], new, ctx)
+            positionals.remove(w)
+
+
+def _positional_effects(positionals: list[Word], spec: Spec, over: dict[str, Any],
+                        flags: set[str], ctx: Ctx, info: Info) -> None:
+    args_role = over.get("args", spec.args)
+    first_role = over.get("first", spec.first)
+    last_role = over.get("last", spec.last)
+    if first_role in ("pattern", "script") and (flags & spec.first_given_by):
+        first_role = None
+    recursive = bool(spec.recursive & flags)
+    if not positionals:
+        default = spec.extra.get("default")
+        if default is not None:
+            _role_effect(args_role, Word.literal(str(default)), ctx, info)
+        return
+    items = list(positionals)
+    if first_role is not None:
+        head = items.pop(0)
+        if first_role == "script":
+            _check_code_patterns(head, spec, ctx, info)
+        else:
+            _role_effect(first_role, head, ctx, info)
+    last: Word | None = None
+    if last_role is not None and items and (len(positionals) >= 2 or first_role is not None):
+        if len(items) >= 1 and not (first_role is None and len(items) == 1):
+            last = items.pop()
+    if last_role is not None and first_role is None and len(positionals) == 1 and spec.extra.get("single_positional"):
+        # `ln -s target` makes ./basename(target)
+        word = positionals[0]
+        base = (word.value or "").rstrip("/").rsplit("/", 1)[-1]
+        if base:
+            add_path(info, "write", Word.literal(base), ctx)
+        return
+    for w in items:
+        _role_effect(args_role, w, ctx, info, recursive=recursive)
+    if last is not None:
+        _role_effect(last_role, last, ctx, info, recursive=recursive)
+
+
+def _check_code_patterns(script: Word, spec: Spec, ctx: Ctx, info: Info) -> None:
+    if script.value is None:
+        if spec.code_patterns:
+            code(info, "dynamic", f"{spec.name} program {script.raw!r} is not known before it runs", ctx)
+        return
+    for pattern, kind in spec.code_patterns:
+        if pattern.search(script.value):
+            if kind == "writes_file":
+                code(info, "runs_programs", f"{spec.name} program writes files: {script.value[:60]!r}", ctx)
+            else:
+                code(info, "runs_programs", f"{spec.name} program runs commands: {script.value[:60]!r}", ctx)
+            return
+
+
+_SETUID_SYMBOLIC = re.compile(r"^[ugoa]*[+=][rwxXst]*s")
+
+
+def _is_setuid_mode(mode: str) -> bool:
+    if re.fullmatch(r"[0-7]{1,4}", mode):
+        return len(mode) == 4 and int(mode[0]) & 0o6 != 0
+    return any(_SETUID_SYMBOLIC.match(part) for part in mode.split(","))
+
+
+# ---------------------------------------------------------------- network helpers
+
+
+def _url_effect(word: Word, method: str, ctx: Ctx, info: Info, *, headers: tuple[str, ...] = (),
+                body: str | None = None, sends: bool = False) -> NetEffect:
+    from guardrail.parsers.url import http_effect
+
+    if word.value is None:
+        eff = NetEffect("http", None, "invalid", ctx.cmd.text, url=word.raw, method=method,
+                        headers=headers, body=body)
+        if word.prefix:
+            known = http_effect(word.prefix, method, headers=headers, body=body, source=ctx.cmd.text)
+            if known.host and ("/" in word.prefix.split("://", 1)[-1] or word.prefix.endswith("/")):
+                eff = known
+    else:
+        eff = http_effect(word.value, method, headers=headers, body=body, source=ctx.cmd.text)
+    info.effects.append(eff)
+    if sends or method not in ("GET", "HEAD") or headers or body:
+        info.sinks.append(eff)
+    else:
+        info.sinks.append(eff)  # even a GET carries its URL and headers
+    return eff
+
+
+def host_effect(protocol: str, host_word: Word | None, ctx: Ctx, info: Info,
+                port: int | None = None) -> NetEffect:
+    from guardrail.parsers.url import classify_address, normalize_host
+
+    if host_word is None or host_word.value is None:
+        eff = NetEffect(protocol, None, "invalid", ctx.cmd.text, port=port)
+    else:
+        raw = host_word.value
+        if "@" in raw:
+            raw = raw.rsplit("@", 1)[1]
+        host = normalize_host(raw)
+        eff = NetEffect(protocol, host, classify_address(host), ctx.cmd.text, port=port)
+    info.effects.append(eff)
+    info.sinks.append(eff)
+    return eff
+
+
+HandlerFn = Callable[[str, list[Word], Spec, Ctx, Info], None]
+HANDLERS: dict[str, HandlerFn] = {}
+
+
+def handler(name: str) -> Callable[[HandlerFn], HandlerFn]:
+    def register(fn: HandlerFn) -> HandlerFn:
+        HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+# Importing the handlers registers them.
+from guardrail.parsers import handlers as _handlers  # noqa: E402,F401

@@ -1,0 +1,196 @@
+"""Where a path lies: workspace-relative resolution, `~`, `..`, symlinks.
+
+Every tool's paths go through `resolve`, so `cat ../x`, a file-tool read of
+`../x` and `cp ../x .` agree on what `../x` is. The workspace W and its
+scratch space (/tmp, /var/tmp) count as inside; everything else is outside.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+
+from guardrail.effects import Location
+
+SCRATCH_ROOTS = ("/tmp", "/var/tmp")
+HARMLESS_DEVICES = frozenset(
+    {
+        "/dev/null",
+        "/dev/zero",
+        "/dev/random",
+        "/dev/urandom",
+        "/dev/tty",
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+        "/dev/full",
+    }
+)
+GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A resolved path and what it means relative to the workspace."""
+
+    path: str | None  # absolute, normalised; None when not known
+    location: Location
+    whole: bool = False  # W, /tmp or /var/tmp itself, or all of it (a `*` directly in it)
+    ancestor: bool = False  # contains W: / , ~ , .. above W
+    in_git: bool = False  # W/.git or below
+
+
+@dataclass(frozen=True)
+class PathContext:
+    workspace: str  # absolute and resolved
+    home: str
+
+    @classmethod
+    def create(cls, workspace: str, home: str | None = None) -> PathContext:
+        ws = os.path.realpath(os.path.abspath(workspace))
+        return cls(workspace=ws, home=home or os.environ.get("HOME") or "/root")
+
+
+def expand_home(raw: str, home: str) -> str:
+    """`~`, `~/x`, `$HOME`, `${HOME}` at the start -> the home directory."""
+    for prefix in ("$HOME", "${HOME}"):
+        if raw == prefix or raw.startswith(prefix + "/"):
+            return home + raw[len(prefix) :]
+    if raw == "~" or raw.startswith("~/"):
+        return home + raw[1:]
+    if raw.startswith("~"):
+        # ~user: another user's home; where exactly does not matter, it is outside W.
+        user, _, rest = raw[1:].partition("/")
+        if user and user.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            base = "/root" if user == "root" else f"/home/{user}"
+            return base + ("/" + rest if rest else "")
+    return raw
+
+
+def _realpath_existing(path: str, follow_last: bool) -> str:
+    """Resolve symlinks in the longest existing prefix of `path`."""
+    head, tail = posixpath.split(path)
+    if not follow_last and tail:
+        return posixpath.join(_realpath_existing(head, True), tail)
+    if os.path.lexists(path):
+        try:
+            return os.path.realpath(path)
+        except (OSError, ValueError):
+            return path
+    if not tail or head == path:
+        return path
+    return posixpath.join(_realpath_existing(head, True), tail)
+
+
+def normalise(raw: str, cwd: str, home: str) -> str:
+    """Absolute, `~` expanded, `..` folded (lexically; symlinks later)."""
+    expanded = expand_home(raw, home)
+    joined = expanded if expanded.startswith("/") else posixpath.join(cwd, expanded)
+    norm = posixpath.normpath(joined)
+    if norm.startswith("//"):
+        norm = "/" + norm.lstrip("/")
+    return norm
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def classify(path: str, ctx: PathContext) -> Resolved:
+    """Location flags of an absolute, resolved path."""
+    ws = ctx.workspace
+    if path in HARMLESS_DEVICES or path.startswith("/dev/fd/") or path == "/dev/fd":
+        return Resolved(path, "harmless_device")
+    if path.startswith("/proc/self/fd/") or path.startswith("/proc/self/fd"):
+        return Resolved(path, "harmless_device")
+    if _under(path, "/dev"):
+        return Resolved(path, "device")
+    if _under(path, ws):
+        return Resolved(path, "inside", whole=(path == ws), in_git=_under(path, ws + "/.git"))
+    if path in SCRATCH_ROOTS:
+        return Resolved(path, "scratch", whole=True)
+    if _under(ws, path):
+        return Resolved(path, "outside", ancestor=True)
+    for root in SCRATCH_ROOTS:
+        if _under(path, root):
+            return Resolved(path, "scratch", whole=(path == root))
+    return Resolved(path, "outside")
+
+
+def resolve(raw: str, cwd: str | None, ctx: PathContext, *, follow_last: bool = True) -> Resolved:
+    """A literal path as written (no unknown parts) -> where it lies.
+
+    Globs are judged by the directory before their first glob character:
+    `build/*.o` lies in `build`; `*` or `.*` directly in W (or /tmp) is all
+    of it.
+    """
+    if cwd is None and not (raw.startswith("/") or raw.startswith("~") or raw.startswith("$HOME") or raw.startswith("${HOME}")):
+        return Resolved(None, "unknown")
+    base = cwd or ctx.workspace
+    if any(ch in GLOB_CHARS for ch in raw):
+        return _resolve_glob(raw, base, ctx)
+    norm = normalise(raw, base, ctx.home)
+    real = _realpath_existing(norm, follow_last)
+    res = classify(real, ctx)
+    if res.location == "harmless_device" or norm in HARMLESS_DEVICES:
+        return Resolved(norm, "harmless_device")
+    return res
+
+
+def _resolve_glob(raw: str, base: str, ctx: PathContext) -> Resolved:
+    norm = normalise(raw, base, ctx.home)
+    parts = norm.split("/")
+    fixed: list[str] = []
+    for i, part in enumerate(parts):
+        if any(ch in GLOB_CHARS for ch in part):
+            rest = parts[i:]
+            break
+        fixed.append(part)
+    else:
+        rest = []
+    directory = "/".join(fixed) or "/"
+    real_dir = _realpath_existing(directory, True)
+    res = classify(real_dir, ctx)
+    if res.location == "device":
+        return Resolved(norm, "device")
+    whole = len(rest) == 1 and rest[0] in ("*", ".*", "*.*", "{*,.*}", ".[!.]*", "..?*", "[!.]*")
+    if res.location == "inside" and real_dir == ctx.workspace:
+        return Resolved(norm, "inside", whole=whole, in_git=False)
+    if res.location == "inside":
+        return Resolved(norm, "inside", in_git=res.in_git or _under(real_dir, ctx.workspace + "/.git"))
+    if res.location == "scratch":
+        at_root = real_dir in SCRATCH_ROOTS
+        return Resolved(norm, "scratch", whole=at_root and whole)
+    if res.ancestor:
+        return Resolved(norm, "outside", ancestor=True)
+    return Resolved(norm, res.location)
+
+
+def resolve_prefix(prefix: str, cwd: str | None, ctx: PathContext) -> Resolved:
+    """A path whose value is known only up to `prefix` (`build/$X`, `/srv/{}`).
+
+    Inside W when the known directory lies strictly inside W (or strictly
+    below a scratch root); outside when it lies outside W and is not an
+    ancestor of W; otherwise unknown. W itself as the known directory stays
+    unknown: `./$X` may be `./` itself.
+    """
+    if not prefix or (cwd is None and not prefix.startswith(("/", "~", "$HOME", "${HOME}"))):
+        return Resolved(None, "unknown")
+    base = cwd or ctx.workspace
+    directory = prefix if prefix.endswith("/") else posixpath.dirname(prefix)
+    if not directory:
+        return Resolved(None, "unknown")
+    if any(ch in GLOB_CHARS for ch in directory):
+        directory = directory.split("*")[0].split("?")[0].split("[")[0]
+        directory = directory if directory.endswith("/") else posixpath.dirname(directory)
+    norm = normalise(directory, base, ctx.home)
+    real = _realpath_existing(norm, True)
+    res = classify(real, ctx)
+    if res.location == "inside" and real != ctx.workspace:
+        return Resolved(real, "inside", in_git=res.in_git)
+    if res.location == "scratch" and real not in SCRATCH_ROOTS:
+        return Resolved(real, "scratch")
+    if res.location in ("outside", "device") and not res.ancestor:
+        return Resolved(real, res.location)
+    return Resolved(None, "unknown")

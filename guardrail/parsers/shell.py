@@ -1,0 +1,855 @@
+"""Shell lines -> simple commands, with tree-sitter-bash.
+
+A line is split into the simple commands it would run, through pipelines,
+lists, subshells, brace groups, `!`, control flow, function bodies,
+`$(...)`, backticks, process substitution and here-documents. Each simple
+command keeps what the command catalogue and the flow analysis need:
+its words (with what is known of their values), redirections, the working
+directory in force, what feeds its standard input and which commands'
+output it consumes through substitutions.
+
+The walker never raises: a tree with ERROR or MISSING nodes is marked
+`unparsed`, nesting past `MAX_DEPTH` is marked `too_complex`, and the
+caller turns both into effects for the policy to decide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_DEPTH = 64  # nesting of substitutions, subshells, compound statements
+MAX_COMMANDS = 2_000  # simple commands in one line (literal code included)
+MAX_BRACE_WORDS = 64
+
+_PARSER: Any = None
+
+
+def _parser() -> Any:
+    global _PARSER
+    if _PARSER is None:
+        import tree_sitter
+        import tree_sitter_bash
+
+        _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    return _PARSER
+
+
+# ---------------------------------------------------------------- words
+
+
+@dataclass
+class Word:
+    """One shell word: literal parts as str, parts unknown before running as None."""
+
+    parts: list[str | None]
+    raw: str
+    glob: bool = False  # an unquoted * ? [ in a literal part
+    quoted: bool = False  # some part was quoted (so not a keyword / not a glob)
+    subs: list[int] = field(default_factory=list)  # ids of commands in $(...) / <(...) inside
+    variables: list[str] = field(default_factory=list)  # variable names referenced
+    process_sub: str | None = None  # "<" or ">" when the word is a process substitution
+    tilde: bool = False  # started with an unquoted ~
+    unquoted: str = ""  # the unquoted literal text, for brace expansion
+
+    @property
+    def value(self) -> str | None:
+        if any(p is None for p in self.parts):
+            return None
+        return "".join(p for p in self.parts if p is not None)
+
+    @property
+    def known(self) -> bool:
+        return all(p is not None for p in self.parts)
+
+    @property
+    def prefix(self) -> str:
+        out = []
+        for p in self.parts:
+            if p is None:
+                break
+            out.append(p)
+        return "".join(out)
+
+    @classmethod
+    def literal(cls, text: str) -> Word:
+        return cls([text], text)
+
+    @classmethod
+    def unknown(cls, raw: str = "?", prefix: str = "") -> Word:
+        return cls(([prefix] if prefix else []) + [None], raw)
+
+
+@dataclass
+class Redirect:
+    op: str  # > >> < << <<< >& <& &> &>> <> >|
+    fd: int | None
+    target: Word | None  # file target; None for here-docs
+    text: str | None = None  # here-doc / here-string body, when literal
+    body_known: bool = True  # here-doc body without expansions
+
+
+@dataclass
+class SimpleCommand:
+    id: int
+    words: list[Word]  # argv: name first; assignments in front are in `assignments`
+    assignments: list[tuple[str, Word]]
+    redirects: list[Redirect]
+    cwd: str | None  # working directory in force; None when unknown
+    text: str  # the source fragment
+    pipe_from: list[int] = field(default_factory=list)  # upstream commands in the pipeline
+    pipe_to: list[int] = field(default_factory=list)  # downstream commands in the pipeline
+    in_sub_of: int | None = None  # the command whose word contains the substitution we run in
+    background: bool = False
+    function_body: str | None = None  # inside the body of this function
+
+    @property
+    def name(self) -> Word | None:
+        return self.words[0] if self.words else None
+
+
+@dataclass
+class ParsedLine:
+    commands: list[SimpleCommand]
+    errors: list[str]  # syntax errors found (ERROR / MISSING nodes)
+    too_complex: str | None = None
+    functions: dict[str, str] = field(default_factory=dict)  # name -> body text
+    fork_bombs: list[str] = field(default_factory=list)
+    tcp_redirect_fds: list[int] = field(default_factory=list)  # fds opened on /dev/tcp|udp
+
+
+# ---------------------------------------------------------------- walker
+
+_ANSI_ESCAPES = {
+    "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
+    "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
+}  # fmt: skip
+_ANSI_RE = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)", re.S)
+
+
+def decode_ansi_c(body: str) -> str:
+    """The value of $'...' (without the quotes)."""
+
+    def sub(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        head = esc[0]
+        try:
+            if head == "x":
+                return chr(int(esc[1:], 16))
+            if head in "uU":
+                return chr(int(esc[1:], 16))
+            if head.isdigit():
+                return chr(int(esc, 8) & 0xFF)
+            if head == "c":
+                return chr(ord(esc[1]) & 0x1F)
+        except (ValueError, OverflowError):
+            return ""
+        return _ANSI_ESCAPES.get(esc, "\\" + esc)
+
+    return _ANSI_RE.sub(sub, body)
+
+
+def _unescape_unquoted(text: str) -> tuple[str, bool]:
+    """Backslashes removed from an unquoted word; and whether a glob char is live."""
+    out = []
+    glob = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            if text[i + 1] != "\n":
+                out.append(text[i + 1])
+            i += 2
+            continue
+        if ch in "*?[":
+            glob = True
+        out.append(ch)
+        i += 1
+    return "".join(out), glob
+
+
+def _unescape_double(text: str) -> str:
+    return re.sub(r'\\([$`"\\\n])', lambda m: "" if m.group(1) == "\n" else m.group(1), text)
+
+
+_BRACE_RE = re.compile(r"\{([^{}]*)\}")
+
+
+def brace_expand(text: str) -> list[str]:
+    """Bash brace expansion of `a{b,c}d` and `{1..3}`, bounded."""
+    results = [text]
+    for _ in range(8):
+        changed = False
+        nxt: list[str] = []
+        for item in results:
+            m = None
+            for cand in _BRACE_RE.finditer(item):
+                inner = cand.group(1)
+                if "," in inner or re.fullmatch(r"-?\w+\.\.-?\w+(\.\.-?\d+)?", inner):
+                    m = cand
+                    break
+            if m is None:
+                nxt.append(item)
+                continue
+            inner = m.group(1)
+            if "," in inner:
+                alts = inner.split(",")
+            else:
+                alts = _range_alts(inner)
+            changed = True
+            for alt in alts:
+                nxt.append(item[: m.start()] + alt + item[m.end() :])
+                if len(nxt) > MAX_BRACE_WORDS:
+                    return nxt[:MAX_BRACE_WORDS]
+        results = nxt
+        if not changed:
+            break
+    return results
+
+
+def _range_alts(inner: str) -> list[str]:
+    parts = inner.split("..")
+    try:
+        lo, hi = int(parts[0]), int(parts[1])
+        step = abs(int(parts[2])) if len(parts) > 2 and int(parts[2]) else 1
+        rng = range(lo, hi + 1, step) if lo <= hi else range(lo, hi - 1, -step)
+        return [str(x) for x in list(rng)[:MAX_BRACE_WORDS]]
+    except ValueError:
+        if len(parts[0]) == 1 and len(parts[1]) == 1:
+            a, b = ord(parts[0]), ord(parts[1])
+            rng2 = range(a, b + 1) if a <= b else range(a, b - 1, -1)
+            return [chr(x) for x in list(rng2)[:MAX_BRACE_WORDS]]
+    return ["{" + inner + "}"]
+
+
+class _TooComplex(Exception):
+    pass
+
+
+@dataclass
+class _Scope:
+    cwd: str | None
+    variables: dict[str, str | None]  # None: assigned, value unknown
+
+    def copy(self) -> _Scope:
+        return _Scope(self.cwd, dict(self.variables))
+
+
+class Walker:
+    """Walks one tree-sitter tree into SimpleCommands."""
+
+    def __init__(self, src: bytes, home: str, workspace: str, cwd: str | None,
+                 variables: dict[str, str | None] | None = None) -> None:
+        self.src = src
+        self.home = home
+        self.workspace = workspace
+        self.commands: list[SimpleCommand] = []
+        self.errors: list[str] = []
+        self.functions: dict[str, str] = {}
+        self.fork_bombs: list[str] = []
+        self.tcp_fds: list[int] = []
+        self.scope = _Scope(cwd, dict(variables or {}))
+        self._sub_owner: list[int | None] = [None]
+        self._func: list[str | None] = [None]
+
+    # -- helpers
+    def text(self, node: Any) -> str:
+        return str(self.src[node.start_byte : node.end_byte].decode("utf-8", "replace"))
+
+    def _new_id(self) -> int:
+        if len(self.commands) >= MAX_COMMANDS:
+            raise _TooComplex(f"more than {MAX_COMMANDS} commands")
+        return len(self.commands)
+
+    def lookup(self, name: str) -> str | None:
+        if name in self.scope.variables:
+            return self.scope.variables[name]
+        if name == "HOME":
+            return self.home
+        if name == "PWD":
+            return self.scope.cwd
+        return None
+
+    # -- entry
+    def walk_program(self, root: Any) -> None:
+        self._check_errors(root)
+        self.stmt(root, 0)
+
+    def _check_errors(self, root: Any) -> None:
+        if not root.has_error:
+            return
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.type == "ERROR" and self._is_rw_redirect_gap(node):
+                continue
+            if node.type == "ERROR" or node.is_missing:
+                snippet = self.text(node)[:40]
+                self.errors.append(
+                    f"syntax error near {snippet!r}" if snippet else f"missing {node.type!r}"
+                )
+                if len(self.errors) >= 5:
+                    return
+                continue
+            if node.has_error:
+                stack.extend(node.children)
+
+    @staticmethod
+    def _is_rw_redirect_gap(node: Any) -> bool:
+        """`N<>file` is valid bash that tree-sitter-bash reads as `<` ERROR(`>`)."""
+        parent = node.parent
+        return (
+            parent is not None
+            and parent.type == "file_redirect"
+            and node.child_count == 1
+            and node.children[0].type == ">"
+            and node.prev_sibling is not None
+            and node.prev_sibling.type == "<"
+        )
+
+    # -- statements
+    def stmt(self, node: Any, depth: int) -> list[int]:
+        """Walk a statement; return ids of the simple commands whose output is its output."""
+        if depth > MAX_DEPTH:
+            raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep")
+        t = node.type
+        if t == "command":
+            return [self.command(node, [], depth)]
+        if t == "redirected_statement":
+            return self.redirected(node, depth)
+        if t == "pipeline":
+            return self.pipeline(node, depth)
+        if t in ("program", "list", "compound_statement", "do_group", "else_clause",
+                 "elif_clause", "case_item"):
+            return self.sequence(node, depth)
+        if t == "subshell":
+            saved = self.scope
+            self.scope = saved.copy()
+            try:
+                return self.sequence(node, depth + 1)
+            finally:
+                self.scope = saved
+        if t == "negated_command":
+            out: list[int] = []
+            for child in node.named_children:
+                out += self.stmt(child, depth + 1)
+            return out
+        if t in ("if_statement", "while_statement", "case_statement"):
+            return self.control(node, depth)
+        if t in ("for_statement", "select_statement"):
+            return self.for_loop(node, depth)
+        if t == "c_style_for_statement":
+            return self.sequence(node, depth)
+        if t == "function_definition":
+            self.function(node, depth)
+            return []
+        if t == "variable_assignment":
+            self.assignment(node, depth, export=False)
+            return []
+        if t == "variable_assignments":
+            for child in node.named_children:
+                self.assignment(child, depth, export=False)
+            return []
+        if t == "declaration_command":
+            return [self.declaration(node, depth)]
+        if t == "unset_command":
+            return [self.unset(node, depth)]
+        if t in ("test_command", "arithmetic_expansion", "binary_expression",
+                 "unary_expression", "parenthesized_expression"):
+            self.scan_subs(node, depth, None)
+            return []
+        if t in ("comment", "heredoc_body", "heredoc_end", "heredoc_start"):
+            return []
+        if t == "ERROR":
+            # still look inside, so a deny hidden after a syntax error is found
+            return self.sequence(node, depth)
+        # Unknown node kinds: look for commands inside, conservatively.
+        return self.sequence(node, depth)
+
+    def sequence(self, node: Any, depth: int) -> list[int]:
+        last: list[int] = []
+        children = node.children
+        i = 0
+        while i < len(children):
+            child = children[i]
+            if child.is_named:
+                last = self.stmt(child, depth + 1)
+                nxt = children[i + 1] if i + 1 < len(children) else None
+                if nxt is not None and nxt.type == "&":
+                    for cid in last:
+                        self.commands[cid].background = True
+            i += 1
+        return last
+
+    def control(self, node: Any, depth: int) -> list[int]:
+        # condition, branches: every branch is analysed (we cannot know which runs)
+        out: list[int] = []
+        for child in node.named_children:
+            if child.type in ("word", "string", "simple_expansion", "expansion",
+                              "concatenation", "raw_string", "command_substitution"):
+                self.make_word(child, depth)  # case subject: substitutions run
+            else:
+                out += self.stmt(child, depth + 1)
+        return out
+
+    def for_loop(self, node: Any, depth: int) -> list[int]:
+        var_node = node.child_by_field_name("variable")
+        values: list[Word] = []
+        body = node.child_by_field_name("body")
+        for child in node.children_by_field_name("value"):
+            values.extend(self.expand_word(child, depth))
+        name = self.text(var_node) if var_node is not None else ""
+        literal = [w.value for w in values]
+        if body is None:
+            return []
+        out: list[int] = []
+        if name and values and all(v is not None for v in literal) and len(literal) <= 16:
+            for value in literal:
+                self.scope.variables[name] = value
+                out = self.stmt(body, depth + 1)
+        else:
+            if name:
+                self.scope.variables[name] = None
+            out = self.stmt(body, depth + 1)
+        if name:
+            self.scope.variables[name] = None
+        return out
+
+    def function(self, node: Any, depth: int) -> None:
+        name_node = node.child_by_field_name("name")
+        body = node.child_by_field_name("body")
+        name = self.text(name_node) if name_node is not None else "?"
+        if body is None:
+            return
+        self.functions[name] = self.text(body)
+        self._func.append(name)
+        try:
+            saved = self.scope
+            self.scope = saved.copy()
+            self.stmt(body, depth + 1)
+            self.scope = saved
+        finally:
+            self._func.pop()
+        # A function that runs itself twice at once (through a pipe or `&`) is a fork bomb.
+        calls = [c for c in self.commands if c.function_body == name and c.name is not None
+                 and c.name.value == name]
+        if calls and (any(c.background for c in calls) or any(c.pipe_to or c.pipe_from for c in calls)):
+            self.fork_bombs.append(name)
+
+    def assignment(self, node: Any, depth: int, export: bool) -> None:
+        name_node = node.child_by_field_name("name")
+        value_node = node.child_by_field_name("value")
+        name = self.text(name_node) if name_node is not None else ""
+        if value_node is None:
+            value: str | None = ""
+        else:
+            words = self.expand_word(value_node, depth)
+            value = words[0].value if len(words) == 1 else None
+            if value_node.type == "array":
+                value = None
+        if "[" in name or name.endswith("+"):
+            name = name.split("[")[0].rstrip("+")
+            value = None
+        if node.child_count >= 2 and node.children[1].type == "+=":
+            value = None
+        if name:
+            self.scope.variables[name] = value
+
+    def declaration(self, node: Any, depth: int) -> int:
+        """export/declare/local/readonly/typeset: assignments, and a command for the policy."""
+        words: list[Word] = [Word.literal(node.children[0].type)]
+        for child in node.named_children:
+            if child.type == "variable_assignment":
+                self.assignment(child, depth, export=True)
+                words.append(Word.literal(self.text(child)))
+            elif child.type == "variable_name":
+                words.append(Word.literal(self.text(child)))
+            else:
+                words.extend(self.expand_word(child, depth))
+        return self._add(words, [], [], node)
+
+    def unset(self, node: Any, depth: int) -> int:
+        words: list[Word] = [Word.literal("unset")]
+        for child in node.named_children:
+            words.extend(self.expand_word(child, depth))
+            self.scope.variables.pop(self.text(child), None)
+        return self._add(words, [], [], node)
+
+    # -- pipelines and redirections
+    def pipeline(self, node: Any, depth: int) -> list[int]:
+        stages: list[list[int]] = []
+        saved = self.scope
+        for child in node.named_children:
+            self.scope = saved.copy()  # each stage runs in a subshell
+            first = len(self.commands)
+            self.stmt(child, depth + 1)
+            stages.append(self._top_level_ids(first))
+        self.scope = saved
+        for i in range(1, len(stages)):
+            upstream = [cid for stage in stages[:i] for cid in stage]
+            for cid in stages[i]:
+                cmd = self.commands[cid]
+                cmd.pipe_from = sorted(set(cmd.pipe_from) | set(upstream))
+            for cid in stages[i - 1]:
+                self.commands[cid].pipe_to = sorted(set(self.commands[cid].pipe_to) | set(stages[i]))
+        return stages[-1] if stages else []
+
+    def _top_level_ids(self, first: int) -> list[int]:
+        """Commands added since `first` that are not inside a substitution of one of them."""
+        return [c.id for c in self.commands[first:] if c.in_sub_of is None or c.in_sub_of < first]
+
+    def redirected(self, node: Any, depth: int) -> list[int]:
+        body = node.child_by_field_name("body")
+        first = len(self.commands)
+        redirects: list[Redirect] = []
+        trailing_pipelines: list[Any] = []
+        # Redirect targets are expanded before the command runs.
+        for child in node.children:
+            if child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+                redirects.append(self.redirect(child, depth))
+                if child.type == "heredoc_redirect":
+                    trailing_pipelines += [c for c in child.named_children
+                                           if c.type in ("pipeline", "list", "command",
+                                                         "redirected_statement")]
+        outs = self.stmt(body, depth + 1) if body is not None else []
+        if body is None:
+            # a bare redirection (`> file`) truncates or creates the file
+            outs = [self._add([], [], [], node)]
+        targets = outs or self._top_level_ids(first)[-1:]
+        for cid in targets:
+            self.commands[cid].redirects.extend(redirects)
+        for extra in trailing_pipelines:
+            # `cat <<EOF | sh` is read by tree-sitter as a pipeline inside the here-doc.
+            outs = self._continue_pipeline(targets, extra, depth)
+        return outs
+
+    def _continue_pipeline(self, upstream: list[int], node: Any, depth: int) -> list[int]:
+        ops = [c for c in node.children if not c.is_named]
+        parts = [c for c in node.named_children]
+        if node.type != "pipeline":
+            first = len(self.commands)
+            self.stmt(node, depth + 1)
+            return self._top_level_ids(first)
+        prev = upstream
+        last: list[int] = prev
+        for part in parts:
+            first = len(self.commands)
+            saved = self.scope
+            self.scope = saved.copy()
+            self.stmt(part, depth + 1)
+            self.scope = saved
+            stage = self._top_level_ids(first)
+            for cid in stage:
+                self.commands[cid].pipe_from = sorted(set(self.commands[cid].pipe_from) | set(prev))
+            for cid in prev:
+                self.commands[cid].pipe_to = sorted(set(self.commands[cid].pipe_to) | set(stage))
+            prev = prev + stage
+            last = stage
+        del ops
+        return last
+
+    def redirect(self, node: Any, depth: int) -> Redirect:
+        fd: int | None = None
+        op = ""
+        target: Word | None = None
+        text: str | None = None
+        body_known = True
+        if node.type == "heredoc_redirect":
+            start = None
+            for child in node.children:
+                if child.type == "heredoc_start":
+                    start = self.text(child)
+                elif child.type == "heredoc_body":
+                    quoted_delim = start is not None and any(q in start for q in "'\"\\")
+                    if quoted_delim:
+                        text = self.text(child)
+                    else:
+                        word = self._heredoc_word(child, depth)
+                        text = word.value
+                        body_known = word.known
+                        if text is None:
+                            text = "".join(p or "" for p in word.parts)
+            return Redirect("<<", 0, None, text if text is not None else "", body_known)
+        if node.type == "herestring_redirect":
+            for child in node.named_children:
+                word = self.make_word(child, depth)
+                return Redirect("<<<", 0, None, word.value, word.known)
+            return Redirect("<<<", 0, None, "", True)
+        seen_lt = False
+        for child in node.children:
+            if child.type == "file_descriptor":
+                try:
+                    fd = int(self.text(child))
+                except ValueError:
+                    fd = None
+            elif not child.is_named:
+                op += child.type
+                seen_lt = seen_lt or child.type == "<"
+            elif child.type == "ERROR":
+                op += self.text(child).strip()
+            elif target is None:
+                target = self.make_word(child, depth)
+        if op == "<>" or (seen_lt and op.endswith(">")):
+            op = "<>"
+        red = Redirect(op or ">", fd, target)
+        if target is not None and target.value and re.match(r"/dev/(tcp|udp)/", target.value):
+            self.tcp_fds.append(fd if fd is not None else (0 if op.startswith("<") else 1))
+        return red
+
+    def _heredoc_word(self, body: Any, depth: int) -> Word:
+        parts: list[str | None] = []
+        word = Word(parts, self.text(body))
+        cursor = body.start_byte
+        for child in body.named_children:
+            if child.start_byte > cursor:
+                parts.append(_unescape_double(self.src[cursor:child.start_byte].decode("utf-8", "replace")))
+            if child.type == "heredoc_content":
+                parts.append(_unescape_double(self.text(child)))
+            else:
+                self._expansion_part(child, depth, word)
+            cursor = child.end_byte
+        if body.end_byte > cursor:
+            parts.append(_unescape_double(self.src[cursor:body.end_byte].decode("utf-8", "replace")))
+        return word
+
+    # -- commands
+    def command(self, node: Any, extra_redirects: list[Redirect], depth: int) -> int:
+        assignments: list[tuple[str, Word]] = []
+        words: list[Word] = []
+        redirects = list(extra_redirects)
+        pending_id = len(self.commands)
+        self._sub_owner.append(pending_id)
+        try:
+            for child in node.named_children:
+                t = child.type
+                if t == "variable_assignment":
+                    name_node = child.child_by_field_name("name")
+                    value_node = child.child_by_field_name("value")
+                    value = self.make_word(value_node, depth) if value_node is not None else Word.literal("")
+                    assignments.append((self.text(name_node) if name_node else "", value))
+                elif t == "command_name":
+                    for sub in child.named_children:
+                        words.extend(self.expand_word(sub, depth))
+                    if not child.named_children:
+                        words.append(Word.literal(self.text(child)))
+                elif t in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
+                    redirects.append(self.redirect(child, depth))
+                elif t == "subscript":
+                    continue
+                else:
+                    words.extend(self.expand_word(child, depth))
+        finally:
+            self._sub_owner.pop()
+        cid = self._add(words, assignments, redirects, node, reserved=pending_id)
+        self._track_cd(self.commands[cid])
+        return cid
+
+    def _add(self, words: list[Word], assignments: list[tuple[str, Word]],
+             redirects: list[Redirect], node: Any, reserved: int | None = None) -> int:
+        cid = self._new_id()
+        cmd = SimpleCommand(
+            id=cid,
+            words=words,
+            assignments=assignments,
+            redirects=redirects,
+            cwd=self.scope.cwd,
+            text=self.text(node)[:400],
+            in_sub_of=self._sub_owner[-1],
+            function_body=self._func[-1],
+        )
+        if reserved is not None and reserved != cid:
+            # substitutions inside this command were added first; point them at us
+            for other in self.commands[reserved:]:
+                if other.in_sub_of == reserved:
+                    other.in_sub_of = cid
+        self.commands.append(cmd)
+        for word in words:
+            for sid in word.subs:
+                if self.commands[sid].in_sub_of in (None, reserved):
+                    self.commands[sid].in_sub_of = cid
+        return cid
+
+    def _track_cd(self, cmd: SimpleCommand) -> None:
+        if not cmd.words or cmd.words[0].value not in ("cd", "pushd", "popd"):
+            return
+        name = cmd.words[0].value
+        args = [w for w in cmd.words[1:] if not (w.value or "").startswith("-") or w.value == "-"]
+        if name == "popd" or (args and args[0].value == "-"):
+            self.scope.cwd = None
+            return
+        if not args:
+            self.scope.cwd = self.home if name == "cd" else None
+            return
+        target = args[0].value
+        if target is None:
+            self.scope.cwd = None
+            return
+        from guardrail.parsers.paths import normalise
+
+        base = self.scope.cwd
+        if base is None and not target.startswith(("/", "~")):
+            return
+        self.scope.cwd = normalise(target, base or self.workspace, self.home)
+
+    # -- words
+    def expand_word(self, node: Any, depth: int) -> list[Word]:
+        """A word node -> one or more words (brace expansion)."""
+        word = self.make_word(node, depth)
+        if word.known and "{" in word.unquoted and (
+            "," in word.unquoted or ".." in word.unquoted
+        ):
+            values = brace_expand(word.value or "")
+            if len(values) > 1:
+                return [Word([v], word.raw, glob=word.glob, subs=word.subs,
+                             variables=word.variables, tilde=v.startswith("~"))
+                        for v in values]
+        return [word]
+
+    def make_word(self, node: Any, depth: int) -> Word:
+        if depth > MAX_DEPTH:
+            raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep")
+        word = Word([], self.text(node))
+        self._word_part(node, depth, word, top=True)
+        if not word.parts:
+            word.parts.append("")
+        return word
+
+    def _word_part(self, node: Any, depth: int, word: Word, top: bool = False) -> None:
+        t = node.type
+        if t in ("word", "number", "variable_name", "test_operator", "regex", "extglob_pattern"):
+            text = self.text(node)
+            if top and not word.parts and text.startswith("~") and not word.quoted:
+                word.tilde = True
+                head, sep, rest = text.partition("/")
+                if head == "~":
+                    text = self.home + sep + rest
+                elif head[1:].replace("-", "").replace("_", "").isalnum():
+                    text = ("/root" if head == "~root" else "/home/" + head[1:]) + sep + rest
+            value, glob = _unescape_unquoted(text)
+            word.glob = word.glob or glob
+            word.parts.append(value)
+            word.unquoted += value
+        elif t == "raw_string":
+            word.quoted = True
+            word.parts.append(self.text(node)[1:-1])
+        elif t == "ansi_c_string":
+            word.quoted = True
+            word.parts.append(decode_ansi_c(self.text(node)[2:-1]))
+        elif t in ("string", "translated_string"):
+            word.quoted = True
+            inner = node.children
+            cursor = None
+            for child in inner:
+                if not child.is_named:
+                    if child.type not in ('"', '$"'):
+                        word.parts.append(child.type)
+                    cursor = child.end_byte
+                    continue
+                if cursor is not None and child.start_byte > cursor:
+                    word.parts.append(self.src[cursor:child.start_byte].decode("utf-8", "replace"))
+                if child.type == "string_content":
+                    word.parts.append(_unescape_double(self.text(child)))
+                else:
+                    self._expansion_part(child, depth, word)
+                cursor = child.end_byte
+        elif t == "concatenation":
+            for child in node.children:
+                if child.is_named:
+                    self._word_part(child, depth, word, top=top and not word.parts)
+                else:
+                    value, glob = _unescape_unquoted(child.type)
+                    word.parts.append(value)
+                    word.unquoted += value
+        else:
+            self._expansion_part(node, depth, word)
+
+    def _expansion_part(self, node: Any, depth: int, word: Word) -> None:
+        t = node.type
+        if t == "simple_expansion":
+            name = self.text(node)[1:]
+            word.variables.append(name)
+            word.parts.append(self.lookup(name))
+        elif t == "expansion":
+            self._braced_expansion(node, depth, word)
+        elif t in ("command_substitution", "process_substitution"):
+            owner = self._sub_owner[-1]
+            first = len(self.commands)
+            saved = self.scope
+            self.scope = saved.copy()
+            self._sub_owner.append(owner)
+            try:
+                for child in node.named_children:
+                    self.stmt(child, depth + 1)
+            finally:
+                self._sub_owner.pop()
+                self.scope = saved
+            ids = [c.id for c in self.commands[first:]]
+            word.subs.extend(ids)
+            if t == "process_substitution":
+                word.process_sub = self.text(node)[0]
+            word.parts.append(None)
+        elif t == "arithmetic_expansion":
+            self.scan_subs(node, depth, word)
+            word.parts.append(None)
+        elif t in ("string", "raw_string", "ansi_c_string", "word", "concatenation", "number"):
+            self._word_part(node, depth, word)
+        elif t == "brace_expression":
+            word.parts.append(self.text(node))
+        else:
+            self.scan_subs(node, depth, word)
+            word.parts.append(None)
+
+    def _braced_expansion(self, node: Any, depth: int, word: Word) -> None:
+        text = self.text(node)
+        m = re.fullmatch(r"\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])\}", text)
+        if m:
+            word.variables.append(m.group(1))
+            word.parts.append(self.lookup(m.group(1)))
+            return
+        m = re.match(r"\$\{[#!]?([A-Za-z_][A-Za-z0-9_]*)", text)
+        if m:
+            word.variables.append(m.group(1))
+        self.scan_subs(node, depth, word)
+        word.parts.append(None)
+
+    def scan_subs(self, node: Any, depth: int, word: Word | None) -> None:
+        """Walk substitutions nested anywhere under `node` (they run)."""
+        stack = list(node.named_children)
+        while stack:
+            child = stack.pop()
+            if child.type in ("command_substitution", "process_substitution"):
+                tmp = word if word is not None else Word([], "")
+                self._expansion_part(child, depth + 1, tmp)
+            elif child.type in ("simple_expansion", "expansion") and word is not None:
+                name = self.text(child).lstrip("${#!").split("}")[0].split(":")[0]
+                word.variables.append(name)
+            else:
+                stack.extend(child.named_children)
+
+
+def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
+               variables: dict[str, str | None] | None = None) -> ParsedLine:
+    """Split a line into simple commands; never raises."""
+    src = command.encode("utf-8", "surrogatepass")
+    walker = Walker(src, home, workspace, cwd, variables)
+    too_complex: str | None = None
+    try:
+        tree = _parser().parse(src)
+        walker.walk_program(tree.root_node)
+    except _TooComplex as exc:
+        too_complex = str(exc)
+    except RecursionError:
+        too_complex = "nested too deeply"
+    return ParsedLine(walker.commands, walker.errors, too_complex, walker.functions,
+                      walker.fork_bombs, walker.tcp_fds)
+
+
+def iter_words(cmd: SimpleCommand) -> Iterator[Word]:
+    yield from cmd.words
+    for _, value in cmd.assignments:
+        yield value
+    for red in cmd.redirects:
+        if red.target is not None:
+            yield red.target
