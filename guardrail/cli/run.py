@@ -154,13 +154,14 @@ def _read_line(fd: int, limit: int = 256) -> bytes:
 
 def _sandbox_config(guard: Any) -> SandboxConfig:
     """The policy's `sandbox:` section, or the hardened defaults when it has none."""
-    from guardrail.sandbox.config import SandboxConfig
+    from guardrail.errors import PolicyError
+    from guardrail.sandbox.config import config_from_policy
 
-    for holder in (guard, getattr(guard, "policy", None)):
-        found = getattr(holder, "sandbox", None) if holder is not None else None
-        if isinstance(found, SandboxConfig):
-            return found
-    return SandboxConfig()
+    try:
+        return config_from_policy(getattr(getattr(guard, "policy", None), "sandbox", None))
+    except PolicyError as exc:
+        typer.echo(f"guardrail: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _execute(

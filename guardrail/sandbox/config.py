@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from guardrail.errors import PolicyError
 
 DEFAULT_IMAGE = "python:3.12-slim"
 LOCAL_IMAGE = "guardrail-sandbox:local"
@@ -131,6 +134,24 @@ class SandboxConfig(BaseModel):
             if not _ENV_NAME.match(name):
                 raise ValueError(f"{name!r} is not an environment variable name")
         return value
+
+
+def config_from_policy(section: Mapping[str, Any] | SandboxConfig | None) -> SandboxConfig:
+    """The policy's `sandbox:` section (a mapping, as the compiled policy keeps it) as a model.
+
+    The policy was validated when it was compiled, so an error here means a
+    section built by hand; it is a PolicyError naming the section either way.
+    """
+    if isinstance(section, SandboxConfig):
+        return section
+    try:
+        return SandboxConfig.model_validate(dict(section or {}))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'sandbox'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise PolicyError(f"sandbox: {problems}") from None
 
 
 def resolve_image(config: SandboxConfig, cli_image: str | None = None) -> str:

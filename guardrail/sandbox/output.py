@@ -44,17 +44,17 @@ class StreamCapture:
         if not data:
             return
         room = self.cap - self.kept
-        if room <= 0:
-            self.dropped += len(data)
-            return
-        keep = data[:room]
-        self._chunks.append(keep)
-        self.kept += len(keep)
-        if self._sink is not None:
-            self._sink(self.name, keep)
-        if len(data) > room:
-            self.dropped += len(data) - room
+        keep = data[:room] if room > 0 else b""
+        if keep:
+            self._chunks.append(keep)
+            self.kept += len(keep)
             if self._sink is not None:
+                self._sink(self.name, keep)
+        over = len(data) - len(keep)
+        if over:
+            first_cut = self.dropped == 0
+            self.dropped += over
+            if first_cut and self._sink is not None:
                 self._sink(self.name, cut_marker(self.name, self.cap))
 
     def value(self) -> bytes:

@@ -81,3 +81,13 @@ def test_image_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_workspace_user_is_the_owner(tmp_path: Path) -> None:
     assert workspace_user(tmp_path) == f"{os.getuid()}:{os.getgid()}"
+
+
+def test_from_the_compiled_policy_section() -> None:
+    from guardrail.errors import PolicyError
+    from guardrail.sandbox.config import config_from_policy
+
+    assert config_from_policy(None) == SandboxConfig()
+    assert config_from_policy({"network": "open", "memory": "1g"}).memory == 1024 * MIB
+    with pytest.raises(PolicyError, match="sandbox: netwrok"):
+        config_from_policy({"netwrok": "open"})

@@ -31,3 +31,17 @@ def test_over_the_cap_is_cut_and_marked() -> None:
     assert b"".join(seen).startswith(b"0123456789\n[guardrail: stdout cut at 10 bytes")
     assert b"more" not in b"".join(seen)
     assert not capture.stderr.truncated
+
+
+def test_a_cut_on_a_chunk_boundary_is_marked_once() -> None:
+    seen: list[bytes] = []
+    capture = OutputCapture(4, lambda s, d: seen.append(d))
+    capture.feed("stderr", b"abcd")  # exactly the cap: nothing dropped yet
+    assert not capture.stderr.truncated and seen == [b"abcd"]
+    capture.feed("stderr", b"ef")
+    capture.feed("stderr", b"gh")
+    assert seen[1:] == [b"\n[guardrail: stderr cut at 4 bytes; the rest is dropped]\n"]
+    assert (
+        capture.stderr.value()
+        == b"abcd\n[guardrail: stderr cut at 4 bytes; 4 more bytes dropped]\n"
+    )
