@@ -193,7 +193,7 @@ def _write(stream: str, data: bytes) -> None:
 def _report(result: ExecResult) -> int:
     if result.error and not (result.timed_out or result.oom_killed):
         sys.stderr.write(f"guardrail: {result.error}\n")
-        return EXIT_INTERNAL if result.exit_code < 0 else result.exit_code
+        return EXIT_INTERNAL  # the command did not run: its status would mislead
     if result.error:
         sys.stderr.write(f"guardrail: {result.error}\n")
     return result.exit_code if 0 <= result.exit_code <= 255 else EXIT_INTERNAL

@@ -34,6 +34,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import tarfile
 import threading
 import time
@@ -111,10 +112,10 @@ echo -1
 
 def guardrail_version() -> str:
     try:
-        from importlib.metadata import version
+        from guardrail import __version__
 
-        return version("guardrail-sandbox")
-    except Exception:
+        return str(__version__)
+    except ImportError:  # pragma: no cover - a partial checkout
         return "0+unknown"
 
 
@@ -236,6 +237,12 @@ class DockerSandbox:
     def _create(self) -> Any:
         import docker.errors
         from docker.types import Mount
+
+        if self.user.split(":")[0] == "0":
+            sys.stderr.write(
+                f"guardrail: {self.workspace} is owned by root, so sandboxed commands run as "
+                "uid 0 (with every capability dropped); set sandbox.user to run them as another uid\n"
+            )
 
         kwargs: dict[str, Any] = dict(
             command=[
@@ -396,7 +403,15 @@ class DockerSandbox:
         exit_code = TIMEOUT_EXIT if timed_out else self._exit_code(exec_id)
         oom = exit_code == 137 and self._oom_happened()
         error = None
-        if timed_out:
+        stdout = capture.stdout.value()
+        if exit_code == 126 and stdout.startswith(b"OCI runtime exec failed"):
+            # The engine could not start the call at all (a cwd missing in the sandbox, ...).
+            error = (
+                "the sandbox could not start the command: "
+                + stdout.decode(errors="replace").strip()
+            )
+            stdout = b""
+        elif timed_out:
             error = f"timed out after {limit:g}s: the call's process group was killed"
             if replaced:
                 error += "; the sandbox was replaced"
@@ -404,7 +419,7 @@ class DockerSandbox:
             error = f"killed: out of memory (limit {self.config.memory // (1024 * 1024)} MiB)"
         return ExecResult(
             exit_code=exit_code,
-            stdout=capture.stdout.value(),
+            stdout=stdout,
             stderr=capture.stderr.value(),
             stdout_truncated=capture.stdout.truncated,
             stderr_truncated=capture.stderr.truncated,

@@ -140,6 +140,12 @@ def test_output_streams_as_it_comes(box: DockerSandbox, area: Path) -> None:
     assert result.stdout == b"first\nsecond\n"
 
 
+def test_a_cwd_missing_in_the_sandbox_is_an_error(box: DockerSandbox) -> None:
+    result = box.exec("pwd", cwd="/no/such/dir")
+    assert result.exit_code == 126 and result.stdout == b""
+    assert "could not start the command" in (result.error or "")
+
+
 def test_hardening_is_in_place(box: DockerSandbox) -> None:
     result = run(box, "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; ls /sys/class/net")
     lines = dict(line.split(":\t") for line in result.stdout.decode().splitlines() if ":\t" in line)
