@@ -195,10 +195,10 @@ def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = Fals
     while i < n:
         w = words[i]
         v = w.value
-        if stop_after is not None and len(out.positionals) >= stop_after:
-            out.rest = words[i:]
-            return out
         if v is None or w.quoted and not (v.startswith("-") and len(v) > 1) or v == "-" or not v.startswith("-"):
+            if stop_after is not None and len(out.positionals) >= stop_after:
+                out.rest = words[i:]
+                return out
             out.positionals.append(w)
             i += 1
             if posix and stop_after is None:

@@ -1,0 +1,31 @@
+"""Every case in tests/policy_cases/default_cases.yaml gets the decision the spec requires."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from guardrail.pipeline import Guard
+from tests.spec_fixtures import spec_workspace
+
+CASES = yaml.safe_load((Path(__file__).parent / "policy_cases" / "default_cases.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def guard() -> Iterator[Guard]:
+    for ws, _home in spec_workspace():
+        yield Guard.from_policy("default", workspace=ws)
+
+
+def _call(item: Any) -> dict[str, Any]:
+    return {"tool": "shell", "command": item} if isinstance(item, str) else dict(item)
+
+
+@pytest.mark.parametrize(("item", "expected"), CASES, ids=[str(c[0])[:60] for c in CASES])
+def test_spec_case(guard: Guard, item: Any, expected: str) -> None:
+    decision = guard.check(_call(item))
+    assert str(decision.verdict) == expected, decision.reason
