@@ -179,7 +179,7 @@ def _message(error: Any, model: type[BaseModel] | None, rule_kind: str | None) -
         ctx = error.get("ctx", {})
         expected = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         tag = str(ctx.get("tag", ""))
-        return f"unknown {ctx.get('discriminator', 'kind')} {tag!r}{schema.did_you_mean(tag, expected)} (one of: {', '.join(expected)})"
+        return f"unknown {str(ctx.get('discriminator', 'kind')).strip(chr(39))} {tag!r}{schema.did_you_mean(tag, expected)} (one of: {', '.join(expected)})"
     if kind == "union_tag_not_found":
         return f"missing required key {error.get('ctx', {}).get('discriminator', 'effect')!r}"
     if kind == "too_short" and error.get("input") == []:
@@ -189,19 +189,42 @@ def _message(error: Any, model: type[BaseModel] | None, rule_kind: str | None) -
         got = error.get("input")
         hint = schema.did_you_mean(got, expected) if isinstance(got, str) else ""
         return f"{msg}, not {got!r}{hint}"
+    if kind == "string_type" and isinstance(error.get("input"), bool):
+        return f"{msg}: YAML reads yes/no/on/off/true/false as booleans; quote it ('off')"
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             return str(msg[len(prefix) :])
     return str(msg)
 
 
-def validate(source: SourceFile) -> tuple[schema.PolicyFile | None, list[PolicyError]]:
+def validate(source: SourceFile) -> tuple[schema.PolicyFile | None, list[int], list[PolicyError]]:
+    """The file's model, the original index of each of its rules, and the problems found.
+
+    When only some rules are invalid, the others are still returned (without
+    the invalid ones), so that their own problems can be found and reported
+    in the same run.
+    """
     if not isinstance(source.data, dict):
-        return None, [source.error("a policy is a mapping of keys (version, rules, ...)", ())]
+        return None, [], [source.error("a policy is a mapping of keys (version, rules, ...)", ())]
+    rules = source.data.get("rules")
+    every = list(range(len(rules))) if isinstance(rules, list) else []
     try:
-        return schema.PolicyFile.model_validate(source.data), []
+        return schema.PolicyFile.model_validate(source.data), every, []
     except ValidationError as exc:
-        return None, _located(source, exc)
+        errors = _located(source, exc)
+        bad: set[int] = set()
+        for error in exc.errors(include_url=False):
+            loc = error["loc"]
+            if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+                return None, [], errors
+            bad.add(loc[1])
+    assert isinstance(rules, list)
+    kept = [i for i in every if i not in bad]
+    try:
+        model = schema.PolicyFile.model_validate({**source.data, "rules": [rules[i] for i in kept]})
+    except ValidationError:
+        return None, [], errors
+    return model, kept, errors
 
 
 def _located(source: SourceFile, exc: ValidationError, prefix: Loc = ()) -> list[PolicyError]:
@@ -209,6 +232,9 @@ def _located(source: SourceFile, exc: ValidationError, prefix: Loc = ()) -> list
     for error in exc.errors(include_url=False):
         full = (*prefix, *error["loc"])
         path, model = _resolve_loc(source.data, full)
+        if error["type"] == "union_tag_invalid":  # point at the tag itself
+            tag = str(error.get("ctx", {}).get("discriminator", "")).strip("'")
+            path = (*path, tag) if (*path, tag) in source.values else path
         kind = None
         if len(path) >= 3 and path[0] == "rules":
             match = source.data["rules"][path[1]].get("match")
@@ -295,6 +321,7 @@ class Merger:
     def __init__(self) -> None:
         self.errors: list[PolicyError] = []
         self.effective = Effective()
+        self.incomplete = False  # some file could not be read, parsed or validated as a whole
 
     def load(self, path: Path, stack: tuple[Path, ...] = ()) -> None:
         try:
@@ -303,22 +330,25 @@ class Merger:
             self.errors.append(
                 PolicyError(f"cannot read the policy: {exc.strerror}", path=str(path))
             )
+            self.incomplete = True
             return
         self.effective.hashes[str(path)] = hashlib.sha256(text).hexdigest()
         source, errors = read_source(path, text, _display(path))
         self.effective.sources.append(source)
         if errors:
             self.errors.extend(errors)
+            self.incomplete = True
             return
-        model, errors = validate(source)
+        model, rule_indexes, errors = validate(source)
+        self.errors.extend(errors)
         if model is None:
-            self.errors.extend(errors)
+            self.incomplete = True
             return
         for index, name in enumerate(model.extends):
             base = self._resolve_base(name, path, source, ("extends", index), (*stack, path))
             if base is not None:
                 self.load(base, (*stack, path))
-        self._merge(model, source)
+        self._merge(model, source, rule_indexes)
 
     def _resolve_base(
         self, name: str, path: Path, source: SourceFile, loc: Loc, stack: tuple[Path, ...]
@@ -339,16 +369,18 @@ class Merger:
                         f"(shipped: {', '.join(names) or 'none'}) and no file {base}"
                     )
                 self.errors.append(source.error(message, loc))
+                self.incomplete = True
                 return None
         if base.resolve() in {p.resolve() for p in stack}:
             chain = " -> ".join(_display(p) for p in (*stack, base))
             self.errors.append(
                 source.error(f"extends cycle: {chain}; remove one of the links", loc)
             )
+            self.incomplete = True
             return None
         return base
 
-    def _merge(self, model: schema.PolicyFile, source: SourceFile) -> None:
+    def _merge(self, model: schema.PolicyFile, source: SourceFile, rule_indexes: list[int]) -> None:
         eff = self.effective
         eff.mode = model.mode or eff.mode
         eff.fallback = model.fallback or eff.fallback
@@ -365,14 +397,16 @@ class Merger:
             if isinstance(raw, dict):
                 eff.sections[section] = deep_merge(eff.sections.get(section, {}), raw)
                 eff.section_origin[section] = source
-        self._merge_rules(model, source)
+        self._merge_rules(model, source, rule_indexes)
 
-    def _merge_rules(self, model: schema.PolicyFile, source: SourceFile) -> None:
+    def _merge_rules(
+        self, model: schema.PolicyFile, source: SourceFile, rule_indexes: list[int]
+    ) -> None:
         rules = self.effective.rules
         positions = {entry.rule.id: i for i, entry in enumerate(rules)}
         seen_here: set[str] = set()
         removed: set[int] = set()
-        for index, rule in enumerate(model.rules):
+        for index, rule in zip(rule_indexes, model.rules, strict=True):
             entry = RuleEntry(rule, source, index)
             if rule.id in seen_here:
                 self.errors.append(
@@ -736,8 +770,7 @@ class Result:
 def effective(path: Path) -> tuple[Merger, list[PolicyError]]:
     merger = Merger()
     merger.load(path)
-    if not merger.errors:
-        merge_sections(merger)
+    merge_sections(merger)
     return merger, merger.errors
 
 
@@ -746,7 +779,8 @@ def compile_path(
 ) -> Result:
     """Load, merge and compile `path`; check examples when `effects_of` is given."""
     merger, errors = effective(path)
-    raise_all(errors)
+    if merger.incomplete:
+        raise_all(errors)  # a file or a base is missing: its rules' errors would only be noise
     eff = merger.effective
     compiler = RuleCompiler(eff, home)
     compiled: list[tuple[CompiledRule, RuleEntry]] = []
@@ -758,7 +792,7 @@ def compile_path(
         name: tuple(i.value for i in compiler.splice(["@" + name], *eff.list_origin[name]))
         for name, items in eff.lists.items()
     }
-    raise_all(compiler.errors)
+    raise_all(errors + compiler.errors)
     if effects_of is not None:
         raise_all(check_examples(compiled, effects_of))
     rules = tuple(rule for rule, _entry in compiled)

@@ -90,4 +90,5 @@ def _reason(verdict: Verdict, deciding: list[FiredRule]) -> str:
             parts.append(f"{fired.rule_id} on {target}")
     shown = parts[:_REASON_RULES]
     more = len(parts) - len(shown)
-    return f"{verdict}: " + "; ".join(shown) + (f"; and {more} more" if more else "")
+    text = f"{verdict}: " + "; ".join(shown) + (f"; and {more} more" if more else "")
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text

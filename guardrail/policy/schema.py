@@ -132,12 +132,22 @@ class Range(Strict):
 
 
 Port = Annotated[int, Field(ge=0, le=65535)]
+_RANGE = {
+    "type": "object",
+    "properties": {
+        "min": {"type": "integer", "minimum": 0},
+        "max": {"type": "integer", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
 if TYPE_CHECKING:
     Ports: TypeAlias = list[int | Range | str]
 else:
     Ports = Annotated[
         list[Port | Range | str],
-        _one_or_many({"anyOf": [{"type": "integer"}, {"$ref": "#/$defs/Range"}, _STR]}),
+        _one_or_many(
+            {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 65535}, _RANGE, _STR]}
+        ),
     ]
 
 _SOURCE = (
