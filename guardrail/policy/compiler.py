@@ -67,7 +67,8 @@ class PolicyExampleErrors(PolicyErrors, PolicyExampleError):
 def raise_all(errors: list[PolicyError]) -> None:
     if not errors:
         return
-    errors = sorted(errors, key=lambda e: (e.path or "", e.line or 0, e.col or 0))
+    unique = {(e.path, e.line, e.col, e.message): e for e in errors}  # a list item used twice
+    errors = sorted(unique.values(), key=lambda e: (e.path or "", e.line or 0, e.col or 0))
     if all(isinstance(e, PolicyExampleError) for e in errors):
         raise PolicyExampleErrors(errors)
     raise PolicyErrors(errors)
@@ -302,6 +303,7 @@ class Effective:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     section_origin: dict[str, SourceFile] = field(default_factory=dict)
     rules: list[RuleEntry] = field(default_factory=list)
+    disabled: set[str] = field(default_factory=set)  # ids turned off along the way
 
 
 def deep_merge(base: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -419,7 +421,7 @@ class Merger:
             seen_here.add(rule.id)
             existing = positions.get(rule.id)
             if rule.disabled and rule.match is None:
-                if existing is None:
+                if existing is None and rule.id not in self.effective.disabled:
                     known = [e.rule.id for e in rules]
                     self.errors.append(
                         source.error(
@@ -427,8 +429,9 @@ class Merger:
                             ("rules", index, "id"),
                         )
                     )
-                else:
+                elif existing is not None:
                     removed.add(existing)
+                self.effective.disabled.add(rule.id)
                 continue
             if existing is not None:
                 rules[existing] = entry
@@ -438,6 +441,7 @@ class Merger:
                 rules.append(entry)
             if rule.disabled:
                 removed.add(positions[rule.id])
+                self.effective.disabled.add(rule.id)
         self.effective.rules = [e for i, e in enumerate(rules) if i not in removed]
 
 

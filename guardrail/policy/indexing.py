@@ -18,7 +18,8 @@ from guardrail.policy import matchers as m
 from guardrail.policy.compiled import Candidate, CompiledRule, Index
 from guardrail.policy.vocabulary import ADDRESS_CLASSES, CODE_KINDS, LOCATIONS, ORIGINS, PATH_OPS
 
-# kind -> indexed attributes: ("enum", values) or ("names", None) for exact strings
+# kind -> indexed attributes, each (attr, ENUM, its values) or (attr, NAMES, ()) for open-ended
+# exact strings (NAMES only as the single attribute of a kind)
 ENUM = "enum"
 NAMES = "names"
 PLANS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
@@ -60,17 +61,24 @@ def _split(
 def build_index(kind: str, rules: Sequence[CompiledRule]) -> Index:
     """The index of the rules of one kind (given in policy order)."""
     plan = PLANS.get(kind, ())
+    if not plan:
+        return Index((), {}, tuple((rule, rule.conditions) for rule in rules))
     split = [(rule, *_split(rule, plan)) for rule in rules]
     attrs = tuple(attr for attr, _how, _values in plan)
-    domains: list[tuple[Any, ...]] = []
-    for attr, how, values in plan:
-        if how == ENUM:
-            domains.append((*values, None))
-        else:
-            names = sorted({v for _r, pins, _rest in split for v in pins.get(attr, ())})
-            domains.append(tuple(names))
+    default = tuple((rule, rest) for rule, pins, rest in split if not pins)
     table: dict[tuple[Any, ...], tuple[Candidate, ...]] = {}
-    for key in itertools.product(*domains) if attrs else ():
+    if len(plan) == 1 and plan[0][1] == NAMES:
+        # open-ended names: one entry per name some rule pins, plus the rules pinning none
+        attr = attrs[0]
+        named: dict[Any, list[Candidate]] = {}
+        for rule, pins, rest in split:
+            for value in pins.get(attr, ()):
+                named.setdefault(value, []).append((rule, rest))
+        for value, found in named.items():
+            table[(value,)] = tuple(sorted((*default, *found), key=lambda c: c[0].order))
+        return Index(attrs, table, default)
+    domains = [(*values, None) for _attr, _how, values in plan]
+    for key in itertools.product(*domains):
         table[key] = tuple(
             (rule, rest)
             for rule, pins, rest in split
@@ -79,9 +87,6 @@ def build_index(kind: str, rules: Sequence[CompiledRule]) -> Index:
                 for attr, value in zip(attrs, key, strict=True)
             )
         )
-    default = tuple((rule, rest) for rule, pins, rest in split if not pins)
-    if not attrs:
-        default = tuple((rule, rule.conditions) for rule in rules)
     return Index(attrs, table, default)
 
 

@@ -21,6 +21,7 @@ Loc = tuple[str | int, ...]
 Position = tuple[int, int]  # 1-based line, column
 MAX_NODES = 200_000  # aliases can multiply a small file into a huge tree ("billion laughs")
 
+_STR_TAG = "tag:yaml.org,2002:str"
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -82,6 +83,8 @@ class _Builder:
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        if node.tag == _STR_TAG:  # most scalars: skip the constructor's machinery
+            return node.value
         return self.loader.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:

@@ -324,3 +324,18 @@ def test_yaml_booleans_where_a_string_is_expected_get_a_hint(write: WritePolicy)
     )
     assert (error.line, error.col) == (3, 10)
     assert "YAML reads" in error.message and "quote it" in error.message
+
+
+def test_a_bad_list_item_used_by_several_rules_is_reported_once(write: WritePolicy) -> None:
+    errors = problems(
+        write,
+        """
+        version: 1
+        lists:
+          ops: [raed]
+        rules:
+          - {id: a, decision: ask, match: {effect: path, op: "@ops"}}
+          - {id: b, decision: ask, match: {effect: path, op: "@ops"}}
+        """,
+    )
+    assert [(e.line, e.col) for e in errors] == [(3, 9)]

@@ -175,3 +175,21 @@ def test_effective_dict_shows_the_merged_policy(write: WritePolicy) -> None:
     assert [r["id"] for r in data["rules"]] == ["two", "three"]
     assert data["lists"]["hosts"] == ["a.example", "b.example"]
     assert data["sandbox"]["image"] == "base:1"
+
+
+def test_disabling_a_rule_a_base_already_disabled_is_fine(write: WritePolicy) -> None:
+    write(BASE, "base.yaml")
+    write("version: 1\nextends: base.yaml\nrules: [{id: one, disabled: true}]\n", "mid.yaml")
+    child = write("version: 1\nextends: mid.yaml\nrules: [{id: one, disabled: true}]\n", "c.yaml")
+    assert [r.id for r in load(child).rules] == ["two", "three"]
+
+
+def test_a_disabled_rule_can_be_brought_back(write: WritePolicy) -> None:
+    write(BASE, "base.yaml")
+    write("version: 1\nextends: base.yaml\nrules: [{id: one, disabled: true}]\n", "mid.yaml")
+    child = write(
+        "version: 1\nextends: mid.yaml\n"
+        "rules: [{id: one, decision: deny, match: {effect: code, code: dynamic}}]\n",
+        "c.yaml",
+    )
+    assert [r.id for r in load(child).rules] == ["two", "three", "one"]
