@@ -10,6 +10,7 @@ pydantic would cost more than the whole decision.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeAlias
 
@@ -169,7 +170,8 @@ def parse_call(obj: Any) -> ToolCall:
     for key, (_, required) in spec.items():
         if required and key not in values:
             raise CallError(f"missing field {key!r} for tool {tool!r}")
-    return _BUILDERS[tool](values)
+    builder: Callable[[dict[str, Any]], ToolCall] = _BUILDERS[tool]
+    return builder(values)
 
 
 def _build_shell(v: dict[str, Any]) -> ShellCall:
@@ -210,7 +212,7 @@ def _build_http(v: dict[str, Any]) -> HttpCall:
     return HttpCall(url=v["url"], method=method, headers=dict(headers), body=v.get("body"))
 
 
-_BUILDERS = {"shell": _build_shell, "file": _build_file, "db": _build_db, "http": _build_http}
+_BUILDERS: dict[str, Callable[[dict[str, Any]], Any]] = {"shell": _build_shell, "file": _build_file, "db": _build_db, "http": _build_http}
 
 
 def _json_type(value: Any) -> str:

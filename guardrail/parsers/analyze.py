@@ -252,10 +252,10 @@ class _LineAnalysis:
                 content = DOWNLOADED
             elif info.output_known:
                 content = info.literal_output
-                if red.op in (">>", "&>>") and isinstance(self.state.written.get(res.path), str):
-                    prev = self.state.written[res.path]
-                    content = (prev if prev != DOWNLOADED else "") + (content or "") if prev != DOWNLOADED else DOWNLOADED
-            elif cmd.words and cmd.words[0].value == "tee" or not cmd.words:
+                prev = self.state.written.get(res.path)
+                if red.op in (">>", "&>>") and prev is not None:
+                    content = DOWNLOADED if prev == DOWNLOADED else prev + (content or "")
+            elif (cmd.words and cmd.words[0].value == "tee") or not cmd.words:
                 content = None
             else:
                 content = None
@@ -303,9 +303,9 @@ class _LineAnalysis:
             else:
                 ops = ("write",)
             for op in ops:
-                eff = path_effect(op, target, ctx)
-                if eff is not None:
-                    info.effects.append(eff)
+                path_eff = path_effect(op, target, ctx)
+                if path_eff is not None:
+                    info.effects.append(path_eff)
 
     # -- exfiltration
     def _flows(self, cmd: SimpleCommand, info: Info) -> None:
@@ -343,11 +343,11 @@ class _LineAnalysis:
             if src in seen:
                 continue
             seen.add(src)
-            origin, path, location, var = src
+            src_origin, src_path, src_loc, src_var = src
             for sink in info.sinks:
                 self.effects.append(FlowEffect(
-                    origin, cmd.text, path=path, location=location,  # type: ignore[arg-type]
-                    variable=var, sink=sink,
+                    src_origin, cmd.text, path=src_path, location=src_loc,  # type: ignore[arg-type]
+                    variable=src_var, sink=sink,
                 ))
 
 

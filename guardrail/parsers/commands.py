@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from guardrail.effects import CodeEffect, DbEffect, Effect, ExecEffect, NetEffect, PathEffect
+from guardrail.effects import CodeEffect, Effect, ExecEffect, NetEffect, PathEffect, PathOp
 from guardrail.parsers.paths import PathContext, Resolved, resolve, resolve_prefix
 from guardrail.parsers.shell import SimpleCommand, Word
 
@@ -195,7 +195,7 @@ def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = Fals
     while i < n:
         w = words[i]
         v = w.value
-        if v is None or w.quoted and not (v.startswith("-") and len(v) > 1) or v == "-" or not v.startswith("-"):
+        if v is None or (w.quoted and not (v.startswith("-") and len(v) > 1)) or v == "-" or not v.startswith("-"):
             if stop_after is not None and len(out.positionals) >= stop_after:
                 out.rest = words[i:]
                 return out
@@ -271,6 +271,11 @@ PATH_ROLES = {"read": "read", "list": "list", "write": "write", "delete": "delet
 
 def path_effect(op: str, word: Word, ctx: Ctx, *, recursive: bool = False,
                 follow_last: bool = True, **extra: Any) -> PathEffect | None:
+    return _path_effect(cast(PathOp, op), word, ctx, recursive=recursive, follow_last=follow_last, **extra)
+
+
+def _path_effect(op: PathOp, word: Word, ctx: Ctx, *, recursive: bool,
+                 follow_last: bool, **extra: Any) -> PathEffect | None:
     """A path argument -> its effect; None for `-` (standard input/output)."""
     value = word.value
     if value == "-" or value == "":
@@ -283,14 +288,14 @@ def path_effect(op: str, word: Word, ctx: Ctx, *, recursive: bool = False,
             follow_last = False
         res = resolve(value, ctx.cwd, ctx.paths, follow_last=follow_last)
         return PathEffect(op, res.path, res.location, source, value, recursive, res.whole,
-                          res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+                          res.ancestor, res.in_git, **extra)
     if ctx.stdin_from_find is not None and not word.prefix:
         res = ctx.stdin_from_find
         return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
-                          res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+                          res.ancestor, res.in_git, **extra)
     res = resolve_prefix(word.prefix, ctx.cwd, ctx.paths)
     return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
-                      res.ancestor, res.in_git, **extra)  # type: ignore[arg-type]
+                      res.ancestor, res.in_git, **extra)
 
 
 def add_path(info: Info, op: str, word: Word, ctx: Ctx, **kw: Any) -> PathEffect | None:
@@ -442,8 +447,7 @@ def _role_effect(role: str, word: Word, ctx: Ctx, info: Info, *, recursive: bool
             info.code_strings.append(word.value)
     elif role == "url":
         _url_effect(word, "GET", ctx, info)
-    elif role == "mode":
-        if word.value and _is_setuid_mode(word.value):
+    elif role == "mode" and word.value and _is_setuid_mode(word.value):
             info.effects.append(PathEffect("chmod", None, "unknown", ctx.cmd.text, word.raw, setuid=True, mode=word.value))
 
 
@@ -483,9 +487,8 @@ def _positional_effects(positionals: list[Word], spec: Spec, over: dict[str, Any
         else:
             _role_effect(first_role, head, ctx, info)
     last: Word | None = None
-    if last_role is not None and items and (len(positionals) >= 2 or first_role is not None):
-        if len(items) >= 1 and not (first_role is None and len(items) == 1):
-            last = items.pop()
+    if last_role is not None and items and (first_role is not None or len(items) >= 2):
+        last = items.pop()
     if last_role is not None and first_role is None and len(positionals) == 1 and spec.extra.get("single_positional"):
         # `ln -s target` makes ./basename(target)
         word = positionals[0]
@@ -494,9 +497,9 @@ def _positional_effects(positionals: list[Word], spec: Spec, over: dict[str, Any
             add_path(info, "write", Word.literal(base), ctx)
         return
     for w in items:
-        _role_effect(args_role, w, ctx, info, recursive=recursive)
+        _role_effect(str(args_role), w, ctx, info, recursive=recursive)
     if last is not None:
-        _role_effect(last_role, last, ctx, info, recursive=recursive)
+        _role_effect(str(last_role), last, ctx, info, recursive=recursive)
 
 
 def _check_code_patterns(script: Word, spec: Spec, ctx: Ctx, info: Info) -> None:

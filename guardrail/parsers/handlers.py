@@ -30,7 +30,7 @@ from guardrail.parsers.commands import (
     parse_args,
     path_effect,
 )
-from guardrail.parsers.paths import resolve
+from guardrail.parsers.paths import Resolved, resolve
 from guardrail.parsers.shell import Word
 
 # ---------------------------------------------------------------- shells and code
@@ -579,7 +579,7 @@ def _copy_like(positionals: list[Word], ctx: Ctx, info: Info, *, protocol: str,
     """scp/rsync: local sources are read, a local destination written, remotes contacted."""
     if not positionals:
         return
-    *sources, dest = positionals if len(positionals) > 1 else (positionals + [Word.literal(".")])
+    *sources, dest = positionals if len(positionals) > 1 else ([*positionals, Word.literal(".")])
     dest_host = _remote_host(dest)
     for w in sources:
         host = _remote_host(w)
@@ -595,11 +595,10 @@ def _copy_like(positionals: list[Word], ctx: Ctx, info: Info, *, protocol: str,
         host_effect(protocol, Word.literal(dest_host), ctx, info)
     else:
         add_path(info, "write", dest, ctx, recursive=True)
-        if any(_remote_host(w) for w in sources):
-            if dest.value:
-                res = resolve(dest.value, ctx.cwd, ctx.paths)
-                if res.path:
-                    info.downloads.append(res.path)
+        if any(_remote_host(w) for w in sources) and dest.value:
+            res = resolve(dest.value, ctx.cwd, ctx.paths)
+            if res.path:
+                info.downloads.append(res.path)
 
 
 # ---------------------------------------------------------------- find and xargs
@@ -680,13 +679,11 @@ def _replace_braces(word: Word, marker: str = "{}") -> Word:
     return Word(parts, word.raw)
 
 
-def _worst_root(roots: list[Word], ctx: Ctx) -> "resolve_type":  # type: ignore[name-defined]
+def _worst_root(roots: list[Word], ctx: Ctx) -> Resolved | None:
     """The root that decides: one outside W beats one inside."""
     best = None
     for r in roots:
         if r.value is None:
-            from guardrail.parsers.paths import Resolved
-
             return Resolved(None, "unknown")
         res = resolve(r.value, ctx.cwd, ctx.paths)
         if res.location not in ("inside", "scratch") or res.ancestor:
@@ -695,9 +692,7 @@ def _worst_root(roots: list[Word], ctx: Ctx) -> "resolve_type":  # type: ignore[
     return _demote_whole(best) if best is not None else None
 
 
-def _demote_whole(res):  # type: ignore[no-untyped-def]
-    from guardrail.parsers.paths import Resolved
-
+def _demote_whole(res: Resolved) -> Resolved:
     return Resolved(res.path, res.location, False, res.ancestor, res.in_git)
 
 
@@ -740,7 +735,7 @@ def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
                 add_path(info, "read", target, ctx)
             if "=" not in v:
                 i += 1
-        elif role == "value" and len(v) == 2 or (v.startswith("--") and role == "value" and "=" not in v):
+        elif (role == "value" and len(v) == 2) or (v.startswith("--") and role == "value" and "=" not in v):
             i += 1
         i += 1
     info.effects.append(exec_effect(name, words, ctx, spec))
@@ -862,20 +857,20 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
         if w.value == "-":
             to_stdout = True
             continue
-        eff = path_effect("write", w, ctx)
-        if eff is not None:
-            info.effects.append(eff)
-            if eff.path:
-                info.downloads.append(eff.path)
+        out = path_effect("write", w, ctx)
+        if out is not None:
+            info.effects.append(out)
+            if out.path:
+                info.downloads.append(out.path)
     if remote_name:
         for u in urls:
             base = _url_basename(u.value)
             target = posixpath.join(out_dir, base) if out_dir else base
-            eff = path_effect("write", Word.literal(target), ctx)
-            if eff is not None:
-                info.effects.append(eff)
-                if eff.path:
-                    info.downloads.append(eff.path)
+            out = path_effect("write", Word.literal(target), ctx)
+            if out is not None:
+                info.effects.append(out)
+                if out.path:
+                    info.downloads.append(out.path)
     info.network_source = to_stdout or info.network_source
 
 
@@ -1004,11 +999,11 @@ def wget(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
         if output.value == "-":
             info.network_source = True
             return
-        eff = path_effect("write", output, ctx)
-        if eff is not None:
-            info.effects.append(eff)
-            if eff.path:
-                info.downloads.append(eff.path)
+        out = path_effect("write", output, ctx)
+        if out is not None:
+            info.effects.append(out)
+            if out.path:
+                info.downloads.append(out.path)
         return
     for u in urls:
         base = _url_basename(u.value) if u.value else None
@@ -1016,11 +1011,11 @@ def wget(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
             add_path(info, "write", Word([prefix_dir or "", None], "<download>") if prefix_dir else Word([None], "<download>"), ctx)
             continue
         target = posixpath.join(prefix_dir, base) if prefix_dir else base
-        eff = path_effect("write", Word.literal(target), ctx, recursive="-r" in flags)
-        if eff is not None:
-            info.effects.append(eff)
-            if eff.path:
-                info.downloads.append(eff.path)
+        out = path_effect("write", Word.literal(target), ctx, recursive="-r" in flags)
+        if out is not None:
+            info.effects.append(out)
+            if out.path:
+                info.downloads.append(out.path)
 
 
 @handler("httpie")
@@ -1326,7 +1321,7 @@ def _git_tags(sub: str, pos: list[Word], flags: set[str], ctx: Ctx) -> set[str]:
                     "--force", "-u", "--set-upstream-to", "--unset-upstream", "--edit-description"}:
             tags.add("git_branch_change")
     elif sub == "tag":
-        if values and not (flags & {"-l", "--list"}) or flags & {"-d", "--delete", "-f", "--force", "-a", "-s", "-m"}:
+        if (values and not (flags & {"-l", "--list"})) or flags & {"-d", "--delete", "-f", "--force", "-a", "-s", "-m"}:
             tags.add("git_tag_change")
     elif sub == "stash":
         action = values[0] if values else "push"
@@ -1334,9 +1329,7 @@ def _git_tags(sub: str, pos: list[Word], flags: set[str], ctx: Ctx) -> set[str]:
     elif sub == "remote":
         if values and values[0] not in ("show", "get-url"):
             tags.add("git_remote_change")
-    elif sub == "reset" and flags & {"--hard", "--merge", "--keep"}:
-        tags.add("git_discard")
-    elif sub == "clean" and (any(f.startswith("-") and not f.startswith("--") and "f" in f for f in flags) or "--force" in flags):
+    elif (sub == "reset" and flags & {"--hard", "--merge", "--keep"}) or (sub == "clean" and (any(f.startswith("-") and not f.startswith("--") and "f" in f for f in flags) or "--force" in flags)):
         tags.add("git_discard")
     elif sub == "commit" and "--amend" in flags:
         tags.add("git_rewrite")
@@ -1480,13 +1473,7 @@ def docker(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
             tags.add("privilege")
         for opt, w in run.options:
             v = (w.value or "").strip()
-            if opt in ("--pid", "--network", "--net", "--ipc", "--uts", "--userns", "--cgroupns") and v == "host":
-                tags.add("privilege")
-            elif opt == "--cap-add":
-                tags.add("privilege")
-            elif opt == "--security-opt" and ("unconfined" in v or "no-new-privileges=false" in v or "label=disable" in v):
-                tags.add("privilege")
-            elif opt == "--device":
+            if (opt in ("--pid", "--network", "--net", "--ipc", "--uts", "--userns", "--cgroupns") and v == "host") or opt == "--cap-add" or (opt == "--security-opt" and ("unconfined" in v or "no-new-privileges=false" in v or "label=disable" in v)) or opt == "--device":
                 tags.add("privilege")
             elif opt in ("-v", "--volume"):
                 if w.value is None or _host_mount(v.split(":", 1)[0], ctx):
