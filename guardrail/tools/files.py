@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import errno
-import io
 import os
 import re
 import secrets
@@ -270,44 +269,39 @@ class FileExecutor:
     def _read(self, call: FileCall) -> tuple[Any, bool]:
         with self._resolve(call.path, follow_last=True) as entry:
             fd, st = self._open_file(entry)
-        with io.BufferedReader(io.FileIO(fd, "rb", closefd=True), 65536) as f:
-            head = f.read(BINARY_SNIFF)
-            if b"\0" in head:
-                return _binary(call.path, st.st_size), False
-            f.seek(0)
-            return self._read_window(f, call, st.st_size)
+        try:
+            return self._read_window(fd, call, st.st_size)
+        finally:
+            os.close(fd)
 
-    def _read_window(
-        self, f: io.BufferedReader[io.FileIO], call: FileCall, size: int
-    ) -> tuple[Any, bool]:
-        """Lines [offset, offset+limit) of a text file, cut at max_read_bytes."""
+    def _read_window(self, fd: int, call: FileCall, size: int) -> tuple[Any, bool]:
+        """Lines [offset, offset+limit) of a text file, cut at max_read_bytes.
+
+        Works on whole chunks (bytes.count/find), not line by line: a read is
+        the commonest call an agent makes and must cost little over open().
+        """
         cap = self.config.max_read_bytes
         offset, limit = call.offset or 0, call.limit
-        skipped = 0
-        while skipped < offset:
-            line = f.readline(65536)
-            if not line:
-                break
-            if line.endswith(b"\n"):
-                skipped += 1
-        out = bytearray()
-        count = 0
-        cut = False
-        while limit is None or count < limit:
-            line = f.readline(cap - len(out) + 1)
-            if not line:
-                break
-            if len(out) + len(line) > cap:
-                out += line[: cap - len(out)]
-                cut = True
-                break
-            out += line
-            count += 1
-        more = cut or bool(f.peek(1))
+        if b"\0" in os.pread(fd, BINARY_SNIFF, 0):
+            return _binary(call.path, size), False
+        start = _skip_lines(fd, offset) if offset else 0
+        data = _read_upto(fd, start, cap + 1)
+        more = len(data) > cap
+        if limit is not None:
+            end = _nth_newline(data, limit)
+            if end is not None and end + 1 <= cap:
+                more = end + 1 < len(data) or len(data) > cap
+                data = data[: end + 1]
+        cut = len(data) > cap
+        if cut:
+            data = data[:cap]
+        count = data.count(b"\n")
+        if data and not cut and not data.endswith(b"\n"):
+            count += 1  # the last line of the file, without a newline
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = decoder.decode(bytes(out), final=not cut)
+        text = decoder.decode(data, final=not cut)
         bad = text.count("\ufffd")
-        if "\0" in text or bad * 100 > len(text) + 1:
+        if bad * 100 > len(text) + 1:
             return _binary(call.path, size), False
         result: dict[str, Any] = {
             "path": call.path,
@@ -584,6 +578,49 @@ def _readlink(name: str, at: int) -> str | None:
         if exc.errno in (errno.EINVAL, errno.ENOENT):
             return None
         raise
+
+
+def _read_upto(fd: int, pos: int, n: int) -> bytes:
+    """Up to n bytes from pos (fewer only at the end of the file)."""
+    parts: list[bytes] = []
+    while n > 0:
+        chunk = os.pread(fd, min(n, 1 << 20), pos)
+        if not chunk:
+            break
+        parts.append(chunk)
+        pos += len(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _skip_lines(fd: int, lines: int) -> int:
+    """The byte position after `lines` newlines (or the end of the file)."""
+    pos = 0
+    while lines > 0:
+        chunk = os.pread(fd, 1 << 16, pos)
+        if not chunk:
+            break
+        found = chunk.count(b"\n")
+        if found < lines:
+            lines -= found
+            pos += len(chunk)
+            continue
+        end = _nth_newline(chunk, lines)
+        assert end is not None
+        return pos + end + 1
+    return pos
+
+
+def _nth_newline(data: bytes, n: int) -> int | None:
+    """Index of the n-th newline in data (n >= 1), or None when it has fewer."""
+    if n <= 0:
+        return -1
+    if data.count(b"\n") < n:
+        return None
+    pos = -1
+    for _ in range(n):
+        pos = data.find(b"\n", pos + 1)
+    return pos
 
 
 def _named(entry: _Entry, op: str) -> str:

@@ -13,13 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from conftest import require
 from pydantic import ValidationError
 
 from guardrail.calls import DbCall
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import DatabaseConfig
 from guardrail.tools.db import DbExecutor, scrub
+from tests.conftest import require
 
 # ---------------------------------------------------------------- config
 

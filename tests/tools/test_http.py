@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import require_binary
 
 from guardrail.calls import HttpCall, ToolCall
 from guardrail.decision import Decision, FiredRule, Risk, Verdict
@@ -21,6 +20,7 @@ from guardrail.parsers.url import parse_url, resolve_addresses
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import ToolsConfig
 from guardrail.tools.http import HttpExecutor, _PinnedBackend
+from tests.conftest import require_binary
 
 HUGE = 64 * 1024 * 1024
 
