@@ -42,6 +42,8 @@ DEFAULT_POLICY = "default"
 _CODE_FILES = (
     "compiled.py",
     "compiler.py",
+    "indexing.py",
+    "loader.py",
     "matchers.py",
     "schema.py",
     "source.py",

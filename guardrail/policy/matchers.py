@@ -557,7 +557,10 @@ class Not(_Node):
     conditions: tuple[Condition, ...]
 
     def test(self, effect: Any) -> bool:
-        return not all(c.test(effect) for c in self.conditions)
+        for condition in self.conditions:  # noqa: SIM110 - a loop is faster than any() here
+            if not condition.test(effect):
+                return True
+        return False
 
 
 class Either(_Node):
@@ -568,4 +571,10 @@ class Either(_Node):
     alternatives: tuple[tuple[Condition, ...], ...]
 
     def test(self, effect: Any) -> bool:
-        return any(all(c.test(effect) for c in alt) for alt in self.alternatives)
+        for alternative in self.alternatives:  # loops, not generators: this is the hot path
+            for condition in alternative:
+                if not condition.test(effect):
+                    break
+            else:
+                return True
+        return False

@@ -336,3 +336,56 @@ def test_reason_is_one_line_and_bounded(compile_text: LoadPolicy) -> None:
     reason = evaluate(effects, policy).reason
     assert "\n" not in reason
     assert reason.endswith("; and 3 more")
+
+
+INDEXED = """
+version: 1
+rules:
+  - {id: any-git, decision: ask, match: {effect: exec, any: [{command: git, subcommand: push}, {command: [rm, git], flags: -f}, {command: sudo}]}}
+  - {id: any-mixed, decision: ask, match: {effect: exec, any: [{command: git}, {tags: privilege}]}}
+  - {id: glob, decision: ask, match: {effect: exec, command: "g*", not: {subcommand: status}}}
+  - {id: plain, decision: deny, match: {effect: exec, command: [sudo, doas]}}
+  - {id: generic, decision: allow, match: {effect: exec, argc: {max: 1}}}
+  - {id: both, decision: deny, match: {effect: exec, command: git, any: [{subcommand: reset}, {subcommand: clean}]}}
+  - {id: stmt, decision: ask, match: {effect: db, any: [{statement: DROP TABLE}, {statement: TRUNCATE, parsed: true}]}}
+  - {id: stmt-glob, decision: ask, match: {effect: db, statement: "DROP *"}}
+  - {id: p1, decision: deny, match: {effect: path, op: [write, delete], location: [outside, device]}}
+  - {id: p2, decision: ask, match: {effect: path, any: [{op: read}, {location: unknown}]}}
+  - {id: n1, decision: ask, match: {effect: net, address: [private, link_local], not: {method: GET}}}
+"""
+
+
+def _indexed_effects() -> list[Effect]:
+    effects: list[Effect] = []
+    for command in ("git", "rm", "sudo", "doas", "gcc", "ls"):
+        for sub in (None, "push", "status", "reset", "clean"):
+            for flags in (frozenset(), frozenset({"-f"})):
+                for tags in (frozenset(), frozenset({"privilege"})):
+                    argv = (command, *([sub] if sub else []), *sorted(flags))
+                    effects.append(
+                        ExecEffect(command, argv, subcommand=sub, flags=flags, tags=tags)
+                    )
+    for statement in ("DROP TABLE", "DROP INDEX", "TRUNCATE", "SELECT"):
+        effects += [DbEffect(statement), DbEffect(statement, parsed=False)]
+    for op in ("read", "write", "delete", "list"):
+        for location in ("inside", "outside", "unknown", "device"):
+            effects.append(PathEffect(op, "/x", location))  # type: ignore[arg-type]
+    for address in ("private", "public", "link_local"):
+        for method in ("GET", "POST"):
+            effects.append(http("h", address, method=method))
+    return effects
+
+
+def test_indexed_matching_equals_trying_every_rule(compile_text: LoadPolicy) -> None:
+    policy = compile_text(INDEXED)
+    for effect in _indexed_effects():
+        naive = [rule.id for rule in policy.rules if rule.matches(effect)]
+        assert [rule.id for rule in matching_rules(effect, policy)] == naive, effect
+
+
+def test_any_of_named_commands_is_indexed(compile_text: LoadPolicy) -> None:
+    policy = compile_text(INDEXED)
+    ls_rules = [rule.id for rule, _left in policy.candidates(run("ls"))]
+    assert "any-git" not in ls_rules and "both" not in ls_rules  # cannot match ls
+    [(_rule, left)] = [c for c in policy.candidates(run("sudo")) if c[0].id == "any-git"]
+    assert left == ()  # `{command: sudo}` holds outright for sudo
