@@ -10,7 +10,7 @@ decision can say which part of a long command line fired which rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 PathOp = Literal["read", "list", "write", "delete", "chmod", "chown", "exec"]

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guardrail.calls import DbCall, FileCall, HttpCall, ShellCall, ToolCall, parse_call
-from guardrail.decision import Decision, Verdict
+from guardrail.decision import Decision
 from guardrail.effects import CodeEffect, Effect, PathEffect
-from guardrail.errors import CallError, GuardrailError
+from guardrail.errors import CallError
 from guardrail.parsers.paths import PathContext, expand_home, resolve, resolve_prefix
 
 if TYPE_CHECKING:
@@ -114,9 +114,9 @@ def catalog_for(policy: CompiledPolicy) -> Catalog:
     key = id(policy)
     found = _CATALOGS.get(key)
     if found is None:
-        from guardrail.parsers.commands import build_catalog
+        from guardrail.parsers.commands import load_catalog
 
-        found = build_catalog(dict(policy.commands))
+        found = load_catalog(dict(policy.commands))
         _CATALOGS[key] = found
     return found
 
@@ -215,7 +215,3 @@ def check_call(call: Any, *, policy: str | Path | None = None, workspace: str | 
 
 
 __all__ = ["Guard", "Workspace", "call_effects", "check_call", "effects_for_example", "file_effects"]
-
-
-def _unused(_: Verdict | GuardrailError) -> None:  # keep imports for type re-export
-    return None

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_fixtures import spec_workspace
 
 from guardrail.pipeline import Guard
-from tests.spec_fixtures import spec_workspace
 
 CASES = yaml.safe_load((Path(__file__).parent / "policy_cases" / "default_cases.yaml").read_text())
 

@@ -48,7 +48,44 @@ def shell_effects(command: str, paths: PathContext, catalog: Catalog, *, cwd: st
     if state.depth > MAX_NESTING:
         return [CodeEffect("too_complex", f"code nested more than {MAX_NESTING} levels", command[:200])]
     parsed = parse_line(command, home=paths.home, workspace=paths.workspace, cwd=cwd)
-    return _LineAnalysis(parsed, state, command).run()
+    effects = _LineAnalysis(parsed, state, command).run()
+    if parsed.errors and state.depth == 0:
+        effects.extend(_fragment_effects(command, paths, catalog, cwd, state))
+    return effects
+
+
+_SEPARATORS = re.compile(r";|&&|\|\||\||\n|&")
+MAX_FRAGMENTS = 32
+
+
+def _fragment_effects(command: str, paths: PathContext, catalog: Catalog, cwd: str | None,
+                      state: LineState) -> list[Effect]:
+    """A line that does not parse may still hide a command that would run.
+
+    bash refuses such a line, but the parser's error recovery is not bash's:
+    so the text before and after each separator (the first and last few) is
+    also read as a line of its own, and the effects of those that parse are
+    added: they can only make the decision stricter.
+    """
+    cuts = [m for m in _SEPARATORS.finditer(command)]
+    cuts = cuts[: MAX_FRAGMENTS // 2] + cuts[-(MAX_FRAGMENTS // 2) :] if len(cuts) > MAX_FRAGMENTS else cuts
+    fragments: list[str] = []
+    for m in cuts:
+        fragments.append(command[: m.start()])
+        fragments.append(command[m.end() :])
+    out: list[Effect] = []
+    seen: set[str] = set()
+    for fragment in fragments:
+        fragment = fragment.strip()
+        if not fragment or fragment in seen:
+            continue
+        seen.add(fragment)
+        parsed = parse_line(fragment, home=paths.home, workspace=paths.workspace, cwd=cwd)
+        if parsed.errors or parsed.too_complex:
+            continue
+        sub = LineState(paths, catalog, state.written, state.depth + 1)
+        out.extend(_LineAnalysis(parsed, sub, fragment).run())
+    return out
 
 
 class _LineAnalysis:

@@ -130,6 +130,58 @@ def build_catalog(extension: dict[str, Any] | None = None) -> Catalog:
     return Catalog(raw)
 
 
+_CATALOG_FORMAT = 1
+
+
+def load_catalog(extension: dict[str, Any] | None = None) -> Catalog:
+    """The catalogue extended by a policy's `commands:`, from a pickle cache when it is current.
+
+    Building it means parsing 500 YAML entries; agent hooks start a process
+    per call, so the compiled form is kept under the policy cache directory,
+    keyed by the catalogue file, the extension and this module's code.
+    """
+    import hashlib
+    import json
+    import pickle
+    from pathlib import Path
+
+    from guardrail.policy.loader import _trusted, cache_dir
+
+    here = Path(__file__)
+    source = here.parent.parent / "data" / "commands.yaml"
+    try:
+        digest = hashlib.sha256()
+        digest.update(source.read_bytes())
+        digest.update(json.dumps(extension or {}, sort_keys=True, default=str).encode())
+        for code_file in (here, here.with_name("handlers.py")):
+            st = code_file.stat()
+            digest.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+        entry = cache_dir() / f"catalog-{_CATALOG_FORMAT}-{digest.hexdigest()[:32]}.pickle"
+    except OSError:
+        return build_catalog(extension)
+    try:
+        with open(entry, "rb") as handle:
+            if _trusted(handle.fileno()):
+                found = pickle.load(handle)
+                if isinstance(found, Catalog):
+                    return found
+    except Exception:  # a missing or corrupt entry is a miss
+        pass
+    catalog = build_catalog(extension)
+    try:
+        import os
+        import tempfile
+
+        entry.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".catalog-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(catalog, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)
+    except Exception:  # an unwritable cache only costs time
+        pass
+    return catalog
+
+
 # ---------------------------------------------------------------- analysis state
 
 DOWNLOADED = "\x00downloaded"

@@ -321,7 +321,9 @@ class Walker:
             return self.redirected(node, depth)
         if t == "pipeline":
             return self.pipeline(node, depth)
-        if t in ("program", "list", "compound_statement", "do_group", "else_clause",
+        if t == "list":
+            return self.flat_list(node, depth)
+        if t in ("program", "compound_statement", "do_group", "else_clause",
                  "elif_clause", "case_item"):
             return self.sequence(node, depth)
         if t == "subshell":
@@ -381,6 +383,21 @@ class Walker:
                     for cid in last:
                         self.commands[cid].background = True
             i += 1
+        return last
+
+    def flat_list(self, node: Any, depth: int) -> list[int]:
+        """`a && b || c ...`: tree-sitter nests long chains to the left; walk them flat."""
+        items: list[Any] = []
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.type == "list":
+                stack.extend(reversed(current.named_children))
+            else:
+                items.append(current)
+        last: list[int] = []
+        for item in items:
+            last = self.stmt(item, depth + 1)
         return last
 
     def control(self, node: Any, depth: int) -> list[int]:
