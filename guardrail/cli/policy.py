@@ -73,5 +73,7 @@ def schema_command() -> None:
     from guardrail.policy.schema import UNVALIDATED, policy_json_schema
 
     for model, why in UNVALIDATED.items():
-        print(f"warning: {model} unavailable ({why}): its section is a plain mapping", file=sys.stderr)
+        print(
+            f"warning: {model} unavailable ({why}): its section is a plain mapping", file=sys.stderr
+        )
     sys.stdout.write(json.dumps(policy_json_schema(), indent=2) + "\n")
