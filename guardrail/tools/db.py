@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from itertools import chain
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
@@ -116,10 +117,9 @@ class DbExecutor:
         start = time.perf_counter()
         if not isinstance(call, DbCall):
             return ToolResult.refused(f"the db executor cannot run a {call.tool} call")
-        secrets: list[str] = []
+        cfg: DatabaseConfig | None = None
         try:
             name, cfg = self.database_for(call)
-            secrets = self._secrets(cfg)
             if call.dialect is not None and call.dialect != cfg.dialect:
                 raise ToolError(
                     f"the call says dialect {call.dialect!r} but database {name!r} is {cfg.dialect}"
@@ -127,11 +127,11 @@ class DbExecutor:
             conn = self._connection(name, cfg)
             output = conn.run(call.query, cfg.max_rows)
         except ToolError as exc:
-            return self._failed(str(exc), secrets, start)
+            return self._failed(str(exc), self._secrets(cfg), start)
         except Exception as exc:  # driver errors of every kind: scrubbed, never raised
             self._drop(call)
-            return self._failed(f"{type(exc).__name__}: {exc}", secrets, start)
-        output = {"database": name, **output}
+            return self._failed(f"{type(exc).__name__}: {exc}", self._secrets(cfg), start)
+        output["database"] = name
         return ToolResult(
             ok=True,
             output=output,
@@ -155,11 +155,17 @@ class DbExecutor:
                 with suppress(Exception):
                     conn.close()
 
-    def _secrets(self, cfg: DatabaseConfig) -> list[str]:
+    def _secrets(self, cfg: DatabaseConfig | None) -> list[str]:
+        """The credential values to scrub from a message (computed only when one fails)."""
+        if cfg is None:
+            return []
         values = [self.env.get(n, "") for n in (cfg.user_env, cfg.password_env) if n]
         return [v for v in values if v]
 
     def _connection(self, name: str, cfg: DatabaseConfig) -> _Connection:
+        conn = self._open.get(name)  # the common case, without the lock
+        if conn is not None:
+            return conn
         with self._lock:
             conn = self._open.get(name)
             if conn is None:
@@ -332,7 +338,7 @@ def _result(
     cut = len(rows) > max_rows
     out: dict[str, Any] = {
         "columns": columns,
-        "rows": [[jsonable(v) for v in row] for row in rows[:max_rows]],
+        "rows": _rows(rows[:max_rows]),
         "row_count": min(len(rows), max_rows),
     }
     if not columns and rowcount >= 0:
@@ -341,6 +347,16 @@ def _result(
         out["truncated"] = True
         out["note"] = f"cut at {max_rows} rows (max_rows): add LIMIT/OFFSET or a WHERE to see more"
     return out
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _rows(rows: Sequence[Any]) -> list[list[Any]]:
+    """Rows as JSON arrays; one C-level pass tells whether any value needs converting."""
+    if _PLAIN.issuperset(map(type, chain.from_iterable(rows))):
+        return list(map(list, rows))
+    return [[jsonable(v) for v in row] for row in rows]
 
 
 _CONVERT: list[tuple[type, Callable[[Any], Any]]] = [

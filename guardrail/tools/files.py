@@ -154,7 +154,7 @@ class FileExecutor:
 
     @contextmanager
     def _resolve(
-        self, path: str, *, follow_last: bool, create_dirs: bool = False
+        self, path: str, *, follow_last: bool, create_dirs: bool = False, check_dir: bool = True
     ) -> Iterator[_Entry]:
         """Walk `path` from its root without ever following a link blindly.
 
@@ -179,12 +179,12 @@ class FileExecutor:
                     continue
                 last = not pending
                 if last and not follow_last:
-                    yield _Entry(self._inside(cur), name, path)
+                    yield _Entry(self._inside(cur) if check_dir else cur, name, path)
                     return
                 if last:
                     target = _readlink(name, cur)
                     if target is None:
-                        yield _Entry(self._inside(cur), name, path)
+                        yield _Entry(self._inside(cur) if check_dir else cur, name, path)
                         return
                 else:
                     fd, target = self._open_dir(name, cur, path, create_dirs)
@@ -203,7 +203,7 @@ class FileExecutor:
                     else:
                         pending[:0] = target.split("/")
             cur = opened[-1] if opened else root.fd
-            yield _Entry(self._inside(cur), None, path)
+            yield _Entry(self._inside(cur) if check_dir else cur, None, path)
         finally:
             for fd in opened:
                 os.close(fd)
@@ -266,9 +266,24 @@ class FileExecutor:
 
     # ------------------------------------------------------------ read and list
 
+    def _open_following(self, path: str) -> tuple[int, os.stat_result]:
+        """Open a file for reading, following a final symlink (inside the roots) by hand.
+
+        Tried first without following: the O_NOFOLLOW open itself tells a
+        link (ELOOP), and the common case costs no readlink. The descriptor
+        is checked on /proc, which covers the directory it was opened in.
+        """
+        with self._resolve(path, follow_last=False, check_dir=False) as entry:
+            try:
+                return self._open_file(entry)
+            except OSError as exc:
+                if exc.errno != errno.ELOOP:
+                    raise
+        with self._resolve(path, follow_last=True, check_dir=False) as entry:
+            return self._open_file(entry)
+
     def _read(self, call: FileCall) -> tuple[Any, bool]:
-        with self._resolve(call.path, follow_last=True) as entry:
-            fd, st = self._open_file(entry)
+        fd, st = self._open_following(call.path)
         try:
             return self._read_window(fd, call, st.st_size)
         finally:

@@ -27,6 +27,7 @@ HUGE = 64 * 1024 * 1024
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16  # one write per response: no Nagle/delayed-ACK stall
     seen: list[tuple[str, str, str]]  # (method, Host header, path), set per server
     release: threading.Event
 
