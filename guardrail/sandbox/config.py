@@ -91,6 +91,11 @@ class SandboxConfig(BaseModel):
         gt=0,
         description="Seconds without a call after which a session's container stops itself.",
     )
+    keep_background: bool = Field(
+        default=False,
+        description="Let processes a call starts in the background outlive the call "
+        "(by default they are killed when it returns).",
+    )
     user: str | None = Field(
         default=None,
         description="uid[:gid] the commands run as; default: the owner of the workspace.",

@@ -39,9 +39,9 @@ import tarfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from guardrail.errors import SandboxError
 from guardrail.sandbox.base import ExecResult, OutputSink
@@ -80,13 +80,23 @@ while :; do
 done
 """
 
-# $1: the command, $2: the pid file. The wrapper's PID is the process group.
+# $1: the command, $2: the pid file, $3: "keep" to let background processes
+# outlive the call. The command runs in a session of its own (setsid, no
+# fork: its parent is not a group leader), whose id goes to the pid file;
+# when it returns, whatever it left running in that group is killed.
 EXEC_WRAPPER = r"""
 d=/tmp/.guardrail
 : > "$d/last" 2>/dev/null
-echo $$ > "$2" 2>/dev/null
-sh -c "$1"
+if command -v setsid >/dev/null 2>&1; then
+  sh -c 'echo $$ > "$1" 2>/dev/null; exec setsid sh -c "$0"' "$1" "$2"
+else
+  echo $$ > "$2" 2>/dev/null
+  sh -c "$1"
+fi
 s=$?
+if [ "$3" != keep ] && read -r g < "$2" 2>/dev/null && [ "$g" != $$ ]; then
+  kill -9 "-$g" 2>/dev/null
+fi
 rm -f "$2"
 : > "$d/last" 2>/dev/null
 exit $s
@@ -253,7 +263,6 @@ class DockerSandbox:
                 f"{self.config.idle_timeout:g}",
             ],
             name=self.name,
-            detach=True,
             init=True,
             auto_remove=True,
             user=self.user,
@@ -273,11 +282,14 @@ class DockerSandbox:
             nano_cpus=int(self.config.cpus * 1e9),
             log_config={"type": "none", "config": {}},
         )
+        # create + start rather than run: run() would pull by itself and bury
+        # the missing image under a registry error.
         try:
-            container = self.client.containers.run(self.image, **kwargs)
+            container = self.client.containers.create(self.image, **kwargs)
         except docker.errors.ImageNotFound:
             self._pull()
-            container = self.client.containers.run(self.image, **kwargs)
+            container = self.client.containers.create(self.image, **kwargs)
+        container.start()
         self._wait_ready(container)
         return container
 
@@ -387,7 +399,8 @@ class DockerSandbox:
         self.start()
         token = uuid.uuid4().hex[:16]
         pidfile = f"{STATE_DIR}/run/{token}"
-        argv = ["sh", "-c", EXEC_WRAPPER, "guardrail-exec", command, pidfile]
+        keep = "keep" if self.config.keep_background else "reap"
+        argv = ["sh", "-c", EXEC_WRAPPER, "guardrail-exec", command, pidfile, keep]
         try:
             exec_id = self._exec_create(argv, cwd, stdin is not None, env)
         except docker.errors.APIError as exc:
@@ -460,7 +473,7 @@ class DockerSandbox:
         sock = self.client.api.exec_start(exec_id, socket=True)
         raw: socket.socket = getattr(sock, "_sock", sock)
         raw.settimeout(None)
-        pump = threading.Thread(target=_pump, args=(raw, capture), daemon=True)
+        pump = threading.Thread(target=_pump, args=(_reader(sock, raw), capture), daemon=True)
         pump.start()
         if stdin is not None:
             threading.Thread(target=_feed_stdin, args=(raw, stdin), daemon=True).start()
@@ -476,11 +489,14 @@ class DockerSandbox:
             if pump.is_alive():  # something escaped the group and holds the pipe
                 self._kill_container()
                 pump.join(KILL_GRACE)
+        finished = not pump.is_alive()
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)  # wakes a pump still blocked in a read
         with contextlib.suppress(OSError):
             raw.close()
         with contextlib.suppress(Exception):
             sock.close()
-        return not pump.is_alive(), timed_out
+        return finished, timed_out
 
     def _exit_code(self, exec_id: str) -> int:
         deadline = time.monotonic() + 5.0
@@ -504,8 +520,7 @@ class DockerSandbox:
         with self._lock:
             container, self._container = self._container, None
         if container is not None:
-            with contextlib.suppress(Exception):
-                container.kill()
+            remove_container(container)
 
     def _read_oom_count(self, container: Any) -> int:
         code, out = self._quick(container, ["sh", "-c", OOM_COUNT])
@@ -566,10 +581,31 @@ class DockerSandbox:
 # ---------------------------------------------------------------- stream plumbing
 
 
-def _read_exactly(raw: socket.socket, n: int) -> bytes:
+Read = Callable[[int], bytes]
+
+
+def _reader(sock: Any, raw: socket.socket) -> Read:
+    """Read through the HTTP response's buffer when there is one.
+
+    The engine may send the first output right behind the `101 UPGRADED`
+    headers; the HTTP client's buffered reader then already holds it, and
+    reading the bare socket would lose it.
+    """
+    response = getattr(sock, "_response", None)
+    buffered = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    if (
+        buffered is not None
+        and getattr(buffered, "raw", None) is sock
+        and hasattr(buffered, "read1")
+    ):
+        return cast(Read, buffered.read1)
+    return raw.recv
+
+
+def _read_exactly(read: Read, n: int) -> bytes:
     parts: list[bytes] = []
     while n > 0:
-        chunk = raw.recv(min(n, 65536))
+        chunk = read(min(n, 65536))
         if not chunk:
             break
         parts.append(chunk)
@@ -577,23 +613,23 @@ def _read_exactly(raw: socket.socket, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _pump(raw: socket.socket, capture: OutputCapture) -> None:
+def _pump(read: Read, capture: OutputCapture) -> None:
     """Demultiplex Docker's framed stream (8-byte header: stream, 0, 0, 0, size)."""
     names = {1: "stdout", 2: "stderr"}
     try:
         while True:
-            header = _read_exactly(raw, 8)
+            header = _read_exactly(read, 8)
             if len(header) < 8:
                 return
             kind, size = struct.unpack(">BxxxL", header)
             while size > 0:
-                chunk = raw.recv(min(size, 65536))
+                chunk = read(min(size, 65536))
                 if not chunk:
                     return
                 size -= len(chunk)
                 if kind in names:
                     capture.feed(names[kind], chunk)
-    except OSError:
+    except (OSError, ValueError):  # closed under us after a timeout
         return
 
 
@@ -606,11 +642,18 @@ def _feed_stdin(raw: socket.socket, data: bytes) -> None:
 # ---------------------------------------------------------------- housekeeping
 
 
-def remove_container(container: Any) -> None:
+def remove_container(container: Any, wait: float = 10.0) -> None:
+    """Force-remove and wait until it is gone, so that its name is free for a successor."""
     import docker.errors
 
-    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+    try:
         container.remove(force=True)
+    except docker.errors.NotFound:
+        return
+    except docker.errors.APIError:
+        pass  # a removal already in progress (auto_remove): wait for it below
+    with contextlib.suppress(Exception):
+        container.client.api.wait(container.id, timeout=wait, condition="removed")
 
 
 def _explain(exc: BaseException) -> str:

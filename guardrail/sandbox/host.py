@@ -83,7 +83,8 @@ class HostSandbox:
             proc.wait(limit)
         except subprocess.TimeoutExpired:
             timed_out = True
-        _kill_group(proc.pid)  # also takes any background children left behind
+        if timed_out or not self.config.keep_background:
+            _kill_group(proc.pid)  # also takes any background children left behind
         proc.wait()
         for pump in pumps:
             pump.join(2.0)

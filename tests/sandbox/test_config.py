@@ -91,3 +91,26 @@ def test_from_the_compiled_policy_section() -> None:
     assert config_from_policy({"network": "open", "memory": "1g"}).memory == 1024 * MIB
     with pytest.raises(PolicyError, match="sandbox: netwrok"):
         config_from_policy({"netwrok": "open"})
+
+
+def test_network_modes() -> None:
+    from guardrail.errors import SandboxError
+    from guardrail.sandbox.docker import network_mode
+
+    assert network_mode(SandboxConfig()) == "none"
+    assert network_mode(SandboxConfig(network="open")) == "bridge"
+    with pytest.raises(SandboxError, match="not yet"):
+        network_mode(SandboxConfig(network="policy"))
+
+
+def test_open_sandbox_picks_the_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from guardrail.sandbox import open_sandbox
+    from guardrail.sandbox.docker import DockerSandbox
+    from guardrail.sandbox.host import HostSandbox
+
+    monkeypatch.setenv(IMAGE_ENV, "from-env:1")
+    host = open_sandbox(SandboxConfig(), tmp_path, "s", no_sandbox=True)
+    assert isinstance(host, HostSandbox)
+    docker = open_sandbox(SandboxConfig(), tmp_path, "s")  # starts nothing yet
+    assert isinstance(docker, DockerSandbox) and docker.image == "from-env:1"
+    assert open_sandbox(SandboxConfig(), tmp_path, "s", image="cli:2").image == "cli:2"  # type: ignore[attr-defined]

@@ -20,7 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require
+
+try:  # tests/ as a rootdir of conftest modules, or as a package
+    from conftest import require
+except ImportError:
+    from tests.conftest import require
 
 from guardrail.sandbox.base import ExecResult
 from guardrail.sandbox.config import MIB, SandboxConfig
@@ -295,6 +299,13 @@ def test_memory_hog_is_killed_and_reported(box: DockerSandbox) -> None:
     assert run(box, "echo alive").stdout == b"alive\n"
 
 
+def test_background_leftovers_die_with_the_call(box: DockerSandbox) -> None:
+    started = run(box, "sleep 321 >/dev/null 2>&1 & echo started")
+    assert started.stdout == b"started\n" and not started.timed_out
+    left = run(box, "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '")
+    assert b"sleep 321" not in left.stdout
+
+
 def test_sleep_past_the_timeout_is_killed(box: DockerSandbox) -> None:
     started = time.monotonic()
     result = run(box, "sleep 1000 & sleep 1000", timeout=1)
@@ -348,3 +359,35 @@ def test_idle_session_stops_itself(client: Any, area: Path) -> None:
     assert sandbox.exec("echo back", cwd="/").stdout == b"back\n"
     sandbox.close()
     assert not any(c.name == sandbox.name for c in _ours(client))
+
+
+def test_cli_lists_and_stops_sessions(client: Any, area: Path) -> None:
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from guardrail.cli.sandbox import sandbox_app
+
+    app = typer.Typer()
+    app.add_typer(sandbox_app, name="sandbox")
+    sandbox = DockerSandbox(CONFIG, area / "ws", PREFIX + "cli", client=client)
+    sandbox.start()
+    listed = CliRunner().invoke(app, ["sandbox", "ls", "--format", "json"])
+    assert listed.exit_code == 0
+    rows = {row["session"]: row for row in json.loads(listed.stdout)}
+    assert rows[PREFIX + "cli"]["status"] == "running"
+    assert rows[PREFIX + "cli"]["workspace"] == str(area / "ws")
+    stopped = CliRunner().invoke(app, ["sandbox", "stop", "--session", PREFIX + "cli"])
+    assert stopped.exit_code == 0 and stopped.stdout.split() == [sandbox.name]
+    assert not any(c.name == sandbox.name for c in _ours(client))
+    sandbox.release()
+
+
+def test_missing_image_says_how_to_build_one(client: Any, area: Path) -> None:
+    config = CONFIG.model_copy(update={"image": "guardrail-no-such-image:never"})
+    sandbox = DockerSandbox(config, area / "ws", PREFIX + "noimage", client=client)
+    result = sandbox.exec("true", cwd="/")
+    assert result.exit_code == -1
+    assert "guardrail sandbox build-image" in (result.error or "")
+    sandbox.close()

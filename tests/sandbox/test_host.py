@@ -64,3 +64,18 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_background_leftovers_die_unless_kept(workspace: Path) -> None:
+    for keep in (False, True):
+        host = HostSandbox(SandboxConfig(keep_background=keep), workspace, "test")
+        pidfile = workspace / f"bg-{keep}.pid"
+        result = host.exec(f"sleep 300 >/dev/null 2>&1 & echo $! > {pidfile}", cwd="/")
+        assert result.exit_code == 0
+        background = int(pidfile.read_text())
+        deadline = time.monotonic() + 5
+        while _alive(background) and not keep and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _alive(background) is keep
+        if keep:
+            os.kill(background, 9)
