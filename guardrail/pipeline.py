@@ -46,23 +46,109 @@ class Workspace:
         return PathContext(self.root, self.home)
 
 
+@dataclass
+class RunResult:
+    """What `Guard.run` did with one call."""
+
+    call_id: str
+    decision: Decision
+    ran: bool  # the call was executed
+    reason: str  # why it ran or was refused
+    exit_code: int | None = None  # shell: the command's status
+    stdout: bytes = b""
+    stderr: bytes = b""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    timed_out: bool = False
+    oom_killed: bool = False
+    duration: float = 0.0
+    output: Any = None  # file/db/http: the executor's result
+    error: str | None = None
+    approval: Any = None  # the ApprovalAnswer, when a human was asked
+    would_have: str | None = None  # shadow/record mode: the verdict that was not enforced
+
+    @property
+    def refused(self) -> bool:
+        return not self.ran
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "call_id": self.call_id,
+            **self.decision.to_dict(),
+            "ran": self.ran,
+            "reason": self.reason,
+        }
+        if self.would_have:
+            out["would_have"] = self.would_have
+        if self.approval is not None:
+            out["approval"] = {"answer": self.approval.answer, "approver": self.approval.approver,
+                               "message": self.approval.message}
+        if self.ran:
+            out["result"] = {
+                "exit_code": self.exit_code,
+                "stdout": self.stdout.decode("utf-8", "replace"),
+                "stderr": self.stderr.decode("utf-8", "replace"),
+                "stdout_truncated": self.stdout_truncated,
+                "stderr_truncated": self.stderr_truncated,
+                "timed_out": self.timed_out,
+                "oom_killed": self.oom_killed,
+                "duration": round(self.duration, 6),
+                "output": self.output,
+                "error": self.error,
+            }
+        return out
+
+
 class Guard:
-    """Checks calls against one policy for one workspace (and, later, runs them)."""
+    """Checks calls against one policy for one workspace, and runs what may run.
+
+    `check` is pure and cheap. `run` is the whole pipeline: check, ask a
+    human for an `ask`, execute (shell in the session's sandbox, file/db/http
+    with the tool executors), and record every step in the audit trail.
+    """
 
     def __init__(self, policy: CompiledPolicy, workspace: Workspace | str | os.PathLike[str] | None = None,
-                 *, catalog: Catalog | None = None) -> None:
+                 *, catalog: Catalog | None = None, session: str | None = None,
+                 approver: Any = None, sandbox: Any = None, no_sandbox: bool = False,
+                 image: str | None = None, audit: bool | str | os.PathLike[str] = True,
+                 executors: Any = None) -> None:
         self.policy = policy
         self.workspace = workspace if isinstance(workspace, Workspace) else Workspace.create(workspace)
         self._catalog = catalog
+        self.session = session or os.environ.get("GUARDRAIL_SESSION") or "default"
+        self._approver = approver
+        self._sandbox = sandbox
+        self.no_sandbox = no_sandbox
+        self.image = image
+        self._audit_setting = audit
+        self._trail: Any = None
+        self._executors = executors
 
     @classmethod
     def from_policy(cls, name_or_path: str | os.PathLike[str] | None = None, *,
-                    workspace: str | os.PathLike[str] | None = None) -> Guard:
-        """Load a shipped policy by name (`default`, `strict`, `ci`) or a policy file."""
+                    workspace: str | os.PathLike[str] | None = None, **options: Any) -> Guard:
+        """Load a shipped policy by name (`default`, `strict`, `ci`) or a policy file.
+
+        Options are those of the constructor (session, approver, sandbox,
+        no_sandbox, image, audit, executors).
+        """
         from guardrail.policy.loader import load_policy
 
         policy = load_policy(os.fspath(name_or_path) if name_or_path is not None else None)
-        return cls(policy, workspace)
+        return cls(policy, workspace, **options)
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the session's sandbox and the executors' connections."""
+        if self._sandbox is not None and hasattr(self._sandbox, "release"):
+            self._sandbox.release()
+        if self._executors is not None:
+            self._executors.close()
 
     @property
     def catalog(self) -> Catalog:
@@ -102,6 +188,188 @@ class Guard:
         except Exception as exc:
             return Decision.deny(f"internal error in the policy engine ({type(exc).__name__}: {exc}); denied to be safe",
                                  rule_id="internal-error")
+
+
+    # ------------------------------------------------------------ run
+    @property
+    def trail(self) -> Any:
+        """The audit trail (`.guardrail/audit.jsonl` in the workspace), or None when off."""
+        if self._trail is None and self._audit_setting:
+            from guardrail.audit import AuditTrail
+
+            setting = self._audit_setting
+            path = (Path(self.workspace.root) / ".guardrail" / "audit.jsonl" if setting is True
+                    else Path(os.fspath(setting)))
+            self._trail = AuditTrail(path)
+        return self._trail
+
+    @property
+    def approver(self) -> Any:
+        if self._approver is None:
+            from guardrail.approval import make_approver
+
+            self._approver = make_approver(self.approval_config, workspace=self.workspace.root)
+        return self._approver
+
+    @property
+    def approval_config(self) -> Any:
+        from guardrail.approval.config import ApprovalConfig
+
+        return ApprovalConfig.model_validate(dict(self.policy.approval))
+
+    @property
+    def sandbox(self) -> Any:
+        if self._sandbox is None:
+            from guardrail.sandbox import open_sandbox
+            from guardrail.sandbox.config import config_from_policy
+
+            self._sandbox = open_sandbox(config_from_policy(self.policy.sandbox), Path(self.workspace.root),
+                                         self.session, self.no_sandbox, image=self.image)
+        return self._sandbox
+
+    @property
+    def executors(self) -> Any:
+        if self._executors is None:
+            from guardrail.tools import make_executors
+
+            self._executors = make_executors(self.workspace.root, tools=dict(self.policy.tools),
+                                             databases=dict(self.policy.databases), decide=self.check)
+        return self._executors
+
+    def _record(self, kind: str, data: dict[str, Any]) -> None:
+        trail = self.trail
+        if trail is not None:
+            trail.append(kind, data)
+
+    def run(self, call: ToolCall | Mapping[str, Any] | str | bytes, *, timeout: float | None = None,
+            on_output: Any = None, stdin: bytes | None = None) -> RunResult:
+        """Check, approve, execute and record one call; never raises for the call's own failure.
+
+        A refused call (deny, or an ask a human did not allow) is not run;
+        a call whose check or audit record fails is refused (fail closed).
+        """
+        import uuid
+
+        call_id = uuid.uuid4().hex
+        try:
+            parsed = call if isinstance(call, ShellCall | FileCall | DbCall | HttpCall) else (
+                _parse_any(call))
+        except CallError as exc:
+            decision = Decision.deny(f"invalid call: {exc}")
+            return RunResult(call_id, decision, False, decision.reason)
+        from guardrail.approval.config import apply_mode
+        from guardrail.approval.session import call_hash
+
+        mode = self.policy.mode
+        digest = call_hash(parsed)
+        try:
+            from guardrail.audit import call_data
+
+            self._record("call", call_data(parsed, call_id=call_id, call_hash=digest,
+                                           session=self.session, mode=mode))
+        except Exception as exc:
+            decision = Decision.deny(f"the audit trail cannot be written ({exc}); refused to be safe",
+                                     rule_id="audit-error")
+            return RunResult(call_id, decision, False, decision.reason)
+        decision = self.check(parsed)
+        outcome = apply_mode(mode, decision.verdict)  # type: ignore[arg-type]
+        would_have = str(outcome.would_have) if outcome.would_have is not None else None
+        try:
+            from guardrail.audit import decision_data
+
+            effective = "allow" if outcome.run else str(decision.verdict)
+            self._record("decision", decision_data(decision, call_id=call_id, mode=mode, effective=effective))
+        except Exception as exc:
+            return RunResult(call_id, decision, False, f"the audit trail cannot be written ({exc}); refused")
+        answer = None
+        allowed = outcome.run
+        reason = decision.reason
+        if outcome.ask:
+            answer = self._ask(parsed, decision, call_id)
+            allowed = bool(answer.allowed)
+            if not allowed:
+                from guardrail.approval.flow import denial_reason
+
+                reason = f"{decision.reason}; {denial_reason(answer)}"
+            else:
+                reason = f"{decision.reason}; approved ({answer.answer} by {answer.approver})"
+        if not allowed:
+            return RunResult(call_id, decision, False, reason, approval=answer, would_have=would_have)
+        result = self._execute(parsed, call_id, decision, reason, timeout, on_output, stdin)
+        result.approval = answer
+        result.would_have = would_have
+        return result
+
+    def _ask(self, call: ToolCall, decision: Decision, call_id: str) -> Any:
+        from guardrail.approval.flow import make_request, obtain_approval
+        from guardrail.approval.session import SessionMemory
+        from guardrail.audit import approval_data
+
+        config = self.approval_config
+        request = make_request(call, decision, workspace=self.workspace.root, session=self.session)
+        try:
+            memory: Any = SessionMemory(self.workspace.root, self.session)
+        except Exception:
+            memory = None
+        answer = obtain_approval(request, self.approver, timeout=config.timeout, memory=memory,
+                                 allow_session=config.allow_session, allow_always=config.allow_always)
+        try:
+            self._record("approval", approval_data(answer, call_id=call_id))
+        except Exception as exc:
+            from dataclasses import replace
+
+            return replace(answer, answer="deny", message=f"the audit trail cannot be written ({exc})")
+        return answer
+
+    def _execute(self, call: ToolCall, call_id: str, decision: Decision, reason: str,
+                 timeout: float | None, on_output: Any, stdin: bytes | None) -> RunResult:
+        import time
+
+        from guardrail.audit import result_data
+
+        start = time.monotonic()
+        if isinstance(call, ShellCall):
+            cwd = _resolve_cwd(call.cwd, self.workspace.paths) or self.workspace.root
+            try:
+                res = self.sandbox.exec(call.command, cwd=cwd, timeout=timeout, stdin=stdin, on_output=on_output)
+            except Exception as exc:
+                res = None
+                error = f"the sandbox failed: {exc}"
+            if res is None:
+                out = RunResult(call_id, decision, False, f"{reason}; {error}", error=error,
+                                duration=time.monotonic() - start)
+            else:
+                out = RunResult(call_id, decision, res.error is None, reason, exit_code=res.exit_code,
+                                stdout=res.stdout, stderr=res.stderr, stdout_truncated=res.stdout_truncated,
+                                stderr_truncated=res.stderr_truncated, timed_out=res.timed_out,
+                                oom_killed=res.oom_killed, duration=res.duration, error=res.error)
+            self._safe_record(result_data(call_id=call_id, exit_status=out.exit_code, duration=out.duration,
+                                          stdout_bytes=len(out.stdout), stderr_bytes=len(out.stderr),
+                                          error=out.error, timed_out=out.timed_out))
+            return out
+        tool_result = self.executors.execute(call)
+        duration = time.monotonic() - start
+        out = RunResult(call_id, decision, True, reason, exit_code=0 if tool_result.ok else 1,
+                        output=tool_result.output, error=tool_result.error, duration=duration)
+        self._safe_record(result_data(call_id=call_id, exit_status=out.exit_code, duration=duration,
+                                      error=tool_result.error))
+        return out
+
+    def _safe_record(self, data: dict[str, Any]) -> None:
+        try:
+            self._record("result", data)
+        except Exception:  # the call already ran; a lost result record must not hide its output
+            import sys
+
+            print("guardrail: warning: could not write the result to the audit trail", file=sys.stderr)
+
+
+def _parse_any(call: Mapping[str, Any] | str | bytes) -> ToolCall:
+    if isinstance(call, str | bytes):
+        from guardrail.calls import parse_line
+
+        return parse_line(call)
+    return parse_call(call)
 
 
 # ---------------------------------------------------------------- effects of calls

@@ -41,7 +41,9 @@ def _register() -> None:
 def run_app(args: list[str]) -> int:
     _register()
     try:
-        app(args=args, prog_name="guardrail", standalone_mode=False)
+        rc = app(args=args, prog_name="guardrail", standalone_mode=False)
+        if isinstance(rc, int):
+            return rc
     except SystemExit as exc:  # typer raises it for --help and exits
         return int(exc.code or 0)
     except typer.Exit as exc:
