@@ -130,7 +130,7 @@ class HttpExecutor:
         for number in range(self.config.http_max_redirects + 1):
             if number > 0:
                 self._decide_hop(hop, number, meta)
-            url = self._checked_url(hop.url)
+            url = self._checked_url(hop.url, hop.method)
             response = self._send(url, hop, start)
             try:
                 location = response.headers.get("location")
@@ -175,7 +175,7 @@ class HttpExecutor:
                 f"{decision.verdict} ({decision.reason}); send a new call for it if it is wanted"
             )
 
-    def _checked_url(self, raw: str) -> httpx.URL:
+    def _checked_url(self, raw: str, method: str) -> httpx.URL:
         """Parse, resolve and check the destination; pin the checked addresses for dialling."""
         try:
             url = httpx.URL(raw)
@@ -189,11 +189,13 @@ class HttpExecutor:
         addresses = self.resolver(host)
         literal = classify_ip(host) != "invalid"
         for address in addresses:
-            self._check_address(url, host, address, literal)
+            self._check_address(url, method, host, address, literal)
         self._backend.pin(host, addresses)
         return url
 
-    def _check_address(self, url: httpx.URL, host: str, address: str, literal: bool) -> None:
+    def _check_address(
+        self, url: httpx.URL, method: str, host: str, address: str, literal: bool
+    ) -> None:
         kind = classify_ip(address)
         if kind in ALWAYS_REFUSED:
             raise ToolError(f"{host} resolves to {address} ({kind}): refused")
@@ -204,7 +206,7 @@ class HttpExecutor:
                 return
             raise ToolError(f"{host} resolves to {address} ({kind}): refused without a policy")
         as_ip = str(url.copy_with(host=address))
-        decision = self.decide(HttpCall(url=as_ip, method="GET"))
+        decision = self.decide(HttpCall(url=as_ip, method=method))
         if decision.verdict is not Verdict.ALLOW:
             raise ToolError(
                 f"{host} resolves to {address} ({kind}), which the policy does not allow "
