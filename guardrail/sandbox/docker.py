@@ -14,13 +14,14 @@ How the pieces fit:
   is `IDLE_WATCHER`, a shell loop that exits, stopping the container
   (auto-removed), after `idle_timeout` seconds without a call. So a crashed
   or killed guardrail leaves nothing running for long.
-- Every call runs through `EXEC_WRAPPER`, which records its own PID, the
-  leader of the call's process group (runc makes each exec a session
-  leader), in /tmp/.guardrail/run, and touches the heartbeat the watcher
-  reads. On timeout a second exec kills that whole process group; when even
-  that cannot start (a fork bomb has every pid), the container is killed and
-  the session is replaced on its next call.
-- Output is read from the raw exec socket in a thread, demultiplexed, capped
+- Every call runs through `EXEC_WRAPPER`: the command gets a session (and
+  so a process group) of its own, whose id goes to /tmp/.guardrail/run, and
+  touches the heartbeat the watcher reads. What the call leaves running in
+  the background is killed when it returns (`keep_background` to keep it).
+  On timeout a second exec kills the whole group; when even that cannot
+  start (a fork bomb holds every pid), the container is killed and the
+  session is replaced on its next call.
+- Output is read from the hijacked exec connection in a thread, demultiplexed, capped
   per stream (`output.OutputCapture`) and drained to the end so memory stays
   bounded whatever the command prints.
 """
@@ -31,6 +32,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import socket
 import struct
@@ -60,30 +62,35 @@ TIMEOUT_EXIT = 124  # what coreutils' timeout(1) reports; the result says timed_
 KILL_GRACE = 3.0  # seconds to wait for the stream to end after the kill
 START_WAIT = 10.0
 
-# $1: idle seconds. Exits (stopping the container) when no call ran, and
-# none is running, during a whole idle period.
+# $1: ticks, $2: seconds per tick. Every tick it forgets the pid files of
+# calls that are over; it exits (stopping the container) after $1 ticks in
+# a row with no call running and none started.
 IDLE_WATCHER = r"""
 trap 'exit 0' TERM INT HUP
 d=/tmp/.guardrail
 mkdir -p "$d/run" && : > "$d/last" || exit 1
+n=0
 while :; do
   : > "$d/mark"
-  sleep "$1" & wait $!
+  sleep "$2" & wait $!
   busy=0
   for f in "$d"/run/*; do
     [ -e "$f" ] || continue
-    read -r p < "$f" 2>/dev/null && kill -0 "$p" 2>/dev/null && busy=1
+    if read -r p < "$f" 2>/dev/null && kill -0 "$p" 2>/dev/null; then busy=1; else rm -f "$f"; fi
   done
-  [ "$busy" = 1 ] && continue
-  [ "$d/last" -nt "$d/mark" ] && continue
-  exit 0
+  if [ "$busy" = 1 ] || [ "$d/last" -nt "$d/mark" ]; then n=0; continue; fi
+  n=$((n + 1))
+  [ "$n" -ge "$1" ] && exit 0
 done
 """
+IDLE_TICK = 5.0  # seconds
 
 # $1: the command, $2: the pid file, $3: "keep" to let background processes
 # outlive the call. The command runs in a session of its own (setsid, no
 # fork: its parent is not a group leader), whose id goes to the pid file;
-# when it returns, whatever it left running in that group is killed.
+# when it returns, whatever it left running in that group is killed. The
+# pid file stays behind (an `rm` costs a fork and an exec on every call);
+# the idle watcher removes the files of calls that are over.
 EXEC_WRAPPER = r"""
 d=/tmp/.guardrail
 : > "$d/last" 2>/dev/null
@@ -97,7 +104,6 @@ s=$?
 if [ "$3" != keep ] && read -r g < "$2" 2>/dev/null && [ "$g" != $$ ]; then
   kill -9 "-$g" 2>/dev/null
 fi
-rm -f "$2"
 : > "$d/last" 2>/dev/null
 exit $s
 """
@@ -149,6 +155,12 @@ def docker_client() -> Any:
 def container_name(session: str, workspace: Path) -> str:
     digest = hashlib.sha256(f"{session}\0{workspace}".encode()).hexdigest()[:16]
     return f"guardrail-{digest}"
+
+
+def _idle_ticks(idle: float) -> tuple[str, str]:
+    """(ticks, seconds per tick) for the watcher: short ticks keep its clean-up frequent."""
+    tick = min(idle, IDLE_TICK)
+    return str(math.ceil(idle / tick - 1e-9)), f"{tick:g}"
 
 
 def network_mode(config: SandboxConfig) -> str:
@@ -260,7 +272,7 @@ class DockerSandbox:
                 "-c",
                 IDLE_WATCHER,
                 "guardrail-idle",
-                f"{self.config.idle_timeout:g}",
+                *_idle_ticks(self.config.idle_timeout),
             ],
             name=self.name,
             init=True,
