@@ -500,6 +500,12 @@ class FileExecutor:
 
     def _move_across(self, src: _Entry, src_name: str, dst: _Entry) -> None:
         """Across file systems (workspace <-> /tmp): copy a file, then remove the source."""
+        st = os.stat(src_name, dir_fd=src.fd, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode):
+            raise ToolError(
+                f"{src.shown!r} is not a regular file: only files move across file systems "
+                "(copy the directory, then delete it)"
+            )
         fd, st = self._open_file(_Entry(src.fd, src_name, src.shown))
         with open(fd, "rb", closefd=True) as f:
             data = f.read(self.config.max_write_bytes + 1)
@@ -572,6 +578,9 @@ class FileExecutor:
                 st = os.fstat(fd)
                 if stat.S_ISLNK(st.st_mode):
                     raise ToolError(f"{call.path!r} was swapped for a symbolic link: refused")
+                if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                    # Another name of the same inode may lie outside the workspace.
+                    raise ToolError(f"{call.path!r} has other hard links: chmod refused")
                 new = apply_mode(call.mode, stat.S_IMODE(st.st_mode), stat.S_ISDIR(st.st_mode))
                 if new & (stat.S_ISUID | stat.S_ISGID):
                     raise ToolError("setuid and setgid bits are never set by the file tool")

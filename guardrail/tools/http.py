@@ -125,6 +125,7 @@ class HttpExecutor:
     def _run(self, call: HttpCall, start: float, meta: dict[str, Any]) -> tuple[Any, bool]:
         body = call.body.encode("utf-8") if call.body is not None else None
         self._check_request(call, body)
+        self._client.cookies.clear()  # cookies live for one call's redirects, never across calls
         hop = _Hop(call.url, call.method.upper(), dict(call.headers), body)
         meta["redirects"] = hop.redirects
         for number in range(self.config.http_max_redirects + 1):

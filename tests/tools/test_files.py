@@ -232,6 +232,14 @@ def test_chmod_setuid_refused(fx: FileExecutor, workspace: Path) -> None:
     assert stat.S_IMODE((workspace / "x").stat().st_mode) == 0o755
 
 
+def test_chmod_hard_linked_file_refused(fx: FileExecutor, workspace: Path, outside: Path) -> None:
+    os.link(outside / "secret.txt", workspace / "alias.txt")
+    (outside / "secret.txt").chmod(0o600)
+    result = run(fx, "chmod", "alias.txt", mode="644")
+    assert not result.ok and "hard links" in (result.error or "")
+    assert stat.S_IMODE((outside / "secret.txt").stat().st_mode) == 0o600
+
+
 def test_apply_mode_language() -> None:
     assert apply_mode("+x", 0o644, False) == 0o755
     assert apply_mode("a=r", 0o777, False) == 0o444

@@ -54,6 +54,10 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, self.command.encode() + b" " + body, {"Content-Type": "text/plain"})
         elif url.path == "/redirect":
             self._reply(int(query.get("code", ["302"])[0]), b"", {"Location": query["to"][0]})
+        elif url.path == "/cookie/set":
+            self._reply(200, b"set", {"Set-Cookie": "session=abc123; Path=/"})
+        elif url.path == "/cookie/show":
+            self._reply(200, self.headers.get("Cookie", "none").encode())
         elif url.path == "/binary":
             self._reply(200, bytes(range(256)), {"Content-Type": "application/octet-stream"})
         elif url.path == "/huge":
@@ -311,6 +315,15 @@ def test_timeout(server: dict[str, Any]) -> None:
     e = ex(http_timeout=0.3)
     result = get(e, f"http://127.0.0.1:{server['port']}/hang")
     assert not result.ok and "timed out" in (result.error or "")
+    e.close()
+
+
+def test_cookies_do_not_leak_across_calls(server: dict[str, Any]) -> None:
+    e = ex()
+    base = f"http://127.0.0.1:{server['port']}"
+    assert get(e, f"{base}/cookie/set").ok
+    result = get(e, f"{base}/cookie/show")
+    assert result.ok and result.output["body"] == "none"
     e.close()
 
 
