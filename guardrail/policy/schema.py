@@ -59,12 +59,14 @@ if TYPE_CHECKING:
     ApprovalConfig: TypeAlias = Any
     DatabaseConfig: TypeAlias = Any
     ToolsConfig: TypeAlias = Any
+    McpConfig: TypeAlias = Any
 else:
     CommandSpec = _optional_model("guardrail.parsers.commands", "CommandSpec")
     SandboxConfig = _optional_model("guardrail.sandbox.config", "SandboxConfig")
     ApprovalConfig = _optional_model("guardrail.approval.config", "ApprovalConfig")
     DatabaseConfig = _optional_model("guardrail.tools.config", "DatabaseConfig")
     ToolsConfig = _optional_model("guardrail.tools.config", "ToolsConfig")
+    McpConfig = _optional_model("guardrail.adapters.mcp_config", "McpConfig")
 
 
 class Strict(BaseModel):
@@ -435,7 +437,7 @@ class PolicyFile(Strict):
     tools: ToolsConfig | None = Field(
         None, description="Settings of the file, db and http executors."
     )
-    mcp: dict[str, Any] | None = Field(None, description="See guardrail/adapters/mcp_config.py.")
+    mcp: McpConfig | None = Field(None, description="See guardrail/adapters/mcp_config.py.")
     rules: list[Rule] = Field(default_factory=list, description="The rules; order does not matter.")
 
 
