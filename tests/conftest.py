@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, what: str) -> None:
-    """Skip locally when a real component is missing; fail in CI."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is required in CI but missing")
-    pytest.skip(f"{what} is not available")
-
-
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    require(path is not None, f"the {name!r} program")
-    assert path is not None
-    return path
+from support import IN_CI, require, require_binary  # noqa: F401  (re-exported)
 
 
 @pytest.fixture

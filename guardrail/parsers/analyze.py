@@ -121,8 +121,9 @@ class _LineAnalysis:
     # -- one command
     def _command(self, cmd: SimpleCommand) -> None:
         info = Info()
+        stdin_text, _ = self._stdin_text(cmd)
         ctx = Ctx(self.state.paths, self.state.catalog, cmd, self._recurse, self.state.depth,
-                  self._find_upstream(cmd))
+                  self._find_upstream(cmd), stdin_text)
         try:
             analyse_words(cmd.words, ctx, info)
         except RecursionError:

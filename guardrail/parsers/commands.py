@@ -217,6 +217,7 @@ class Ctx:
     recurse_line: Callable[[str, str | None], list[Effect]]  # parse literal shell code
     depth: int = 0
     stdin_from_find: Resolved | None = None  # xargs/-exec: paths come from `find P`
+    stdin_text: str | None = None  # standard input, when it is a literal (echo x | xargs rm)
 
     @property
     def cwd(self) -> str | None:
@@ -224,7 +225,7 @@ class Ctx:
 
     def deeper(self) -> Ctx:
         return Ctx(self.paths, self.catalog, self.cmd, self.recurse_line, self.depth + 1,
-                   self.stdin_from_find)
+                   self.stdin_from_find, self.stdin_text)
 
 
 # ---------------------------------------------------------------- argument parsing

@@ -142,6 +142,9 @@ def command_builtin(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: In
     analyse_words(parsed.positionals, ctx.deeper(), info)
 
 
+_INFO_FLAGS = frozenset({"-V", "--version", "-v", "-h", "--help", "-version", "--help-all"})
+
+
 @handler("interpreter")
 def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     """python/node/perl/...: inline code is opaque, `-m` runs a module, else a script."""
@@ -181,6 +184,8 @@ def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) 
         i += 1
     info.effects.append(exec_effect(name, words, ctx, spec, flags=flags))
     rest = words[i:]
+    if not rest and flags & _INFO_FLAGS:
+        return  # `python --version`: prints and exits, reads no program
     if not rest or rest[0].value == "-":
         info.reads_stdin_program = "interpreter"
         return
@@ -740,12 +745,40 @@ def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
         i += 1
     info.effects.append(exec_effect(name, words, ctx, spec))
     inner = args[i:] or [Word.literal("echo")]
+    sub = Ctx(ctx.paths, ctx.catalog, ctx.cmd, ctx.recurse_line, ctx.depth + 1, ctx.stdin_from_find)
+    items = _literal_items(ctx.stdin_text)
+    if items is not None:
+        # `echo / | xargs rm -rf`: the items are known
+        if replace:
+            for item in items:
+                analyse_words([_substitute(w, replace, item) for w in inner], sub, info)
+        else:
+            analyse_words([*inner, *(Word.literal(item) for item in items)], sub, info)
+        return
     if replace:
         inner = [_replace_braces(w, replace) for w in inner]
     else:
         inner = [*inner, Word([None], "<stdin>")]
-    analyse_words(inner, Ctx(ctx.paths, ctx.catalog, ctx.cmd, ctx.recurse_line, ctx.depth + 1,
-                             ctx.stdin_from_find), info)
+    analyse_words(inner, sub, info)
+
+
+def _literal_items(text: str | None, limit: int = 32) -> list[str] | None:
+    """xargs items of a literal input (whitespace and quotes split them), or None."""
+    if text is None:
+        return None
+    import shlex
+
+    try:
+        items = shlex.split(text)
+    except ValueError:
+        return None
+    return items if 0 < len(items) <= limit else None
+
+
+def _substitute(word: Word, marker: str, item: str) -> Word:
+    if word.value is None or marker not in word.value:
+        return word
+    return Word.literal(word.value.replace(marker, item))
 
 
 # ---------------------------------------------------------------- HTTP clients
@@ -830,6 +863,10 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
                 info.tags.add("privilege")
                 code(info, "dynamic", f"curl speaks to a local socket {w.raw}", ctx) if v is None else None
                 info.effects.append(exec_effect(name, words, ctx, spec, flags=flags, tags={"privilege", "docker_socket"}))
+        elif opt in ("-x", "--proxy", "--preproxy", "--socks4", "--socks4a", "--socks5", "--socks5-hostname"):
+            proxy = (v or "").split("://", 1)[-1].rsplit("@", 1)[-1]
+            host = proxy.rsplit(":", 1)[0] if proxy.count(":") == 1 or "]" in proxy else proxy
+            host_effect("http", Word.literal(host.strip("[]")) if v is not None else None, ctx, info)
         elif opt in ("--resolve", "--connect-to"):
             addr = (v or "").rsplit(":", 1)[-1] if opt == "--resolve" else (v or "").split(":")[2] if (v or "").count(":") >= 3 else ""
             host_effect("http", Word.literal(addr.strip("[]")) if addr else None, ctx, info)

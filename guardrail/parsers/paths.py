@@ -112,6 +112,9 @@ def classify(path: str, ctx: PathContext) -> Resolved:
         return Resolved(path, "scratch", whole=True)
     if _under(ws, path):
         return Resolved(path, "outside", ancestor=True)
+    home = ctx.home.rstrip("/")
+    if home and _under(path, home):
+        return Resolved(path, "outside")  # the home directory is never scratch, even below /tmp
     for root in SCRATCH_ROOTS:
         if _under(path, root):
             return Resolved(path, "scratch", whole=(path == root))

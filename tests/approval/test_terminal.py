@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import require
+from support import require
 
 from guardrail.approval.session import call_hash
 from guardrail.calls import ShellCall

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require, require_binary
+from support import require, require_binary
 
 from guardrail.approval.session import call_hash
 from guardrail.approval.web import WebApprover

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 try:  # tests/ as a rootdir of conftest modules, or as a package
-    from conftest import require
+    from support import require
 except ImportError:
-    from tests.conftest import require
+    from support import require
 
 from guardrail.sandbox.base import ExecResult
 from guardrail.sandbox.config import MIB, SandboxConfig
@@ -95,11 +95,16 @@ def area(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def box(client: Any, area: Path) -> Iterator[DockerSandbox]:
-    sandbox = DockerSandbox(CONFIG, area / "ws", PREFIX + "main", client=client)
+@pytest.fixture(scope="module", params=["exec", "runner"])
+def box(request: pytest.FixtureRequest, client: Any, area: Path) -> Iterator[DockerSandbox]:
+    """One exec per call, or the resident runner: both paths must contain alike."""
+    use_runner = request.param == "runner"
+    sandbox = DockerSandbox(
+        CONFIG, area / "ws", PREFIX + request.param, client=client, runner=use_runner
+    )
     sandbox.start()
     yield sandbox
+    assert (sandbox._runner is not None) is use_runner  # the path under test was the one used
     sandbox.close()
 
 
@@ -148,6 +153,7 @@ def test_a_cwd_missing_in_the_sandbox_is_an_error(box: DockerSandbox) -> None:
     result = box.exec("pwd", cwd="/no/such/dir")
     assert result.exit_code == 126 and result.stdout == b""
     assert "could not start the command" in (result.error or "")
+    assert "/no/such/dir" in (result.error or "")
 
 
 def test_hardening_is_in_place(box: DockerSandbox) -> None:
@@ -160,14 +166,14 @@ def test_hardening_is_in_place(box: DockerSandbox) -> None:
 
 
 def test_labels_and_reuse(client: Any, box: DockerSandbox, area: Path) -> None:
-    again = DockerSandbox(CONFIG, area / "ws", PREFIX + "main", client=client, prune=False)
+    again = DockerSandbox(CONFIG, area / "ws", box.session, client=client, prune=False)
     again.start()
     assert again._container is not None and box._container is not None
     assert again._container.id == box._container.id  # warm: the same container
     labels = again._container.labels
     again.release()
     assert labels[LABEL_MANAGED] == "true"
-    assert labels[LABEL_SESSION] == PREFIX + "main"
+    assert labels[LABEL_SESSION] == box.session
     assert labels[LABEL_WORKSPACE] == str(area / "ws")
     assert labels[LABEL_VERSION] == guardrail_version()
     assert run(box, "true").exit_code == 0  # release() left it running

@@ -19,7 +19,7 @@ from guardrail.calls import DbCall
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import DatabaseConfig
 from guardrail.tools.db import DbExecutor, scrub
-from tests.conftest import require
+from support import require
 
 # ---------------------------------------------------------------- config
 

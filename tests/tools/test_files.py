@@ -18,7 +18,7 @@ from guardrail.calls import FileCall, FileOp
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import ToolsConfig
 from guardrail.tools.files import FileExecutor, apply_mode
-from tests.conftest import require
+from support import require
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from guardrail.parsers.url import parse_url, resolve_addresses
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import ToolsConfig
 from guardrail.tools.http import HttpExecutor, _PinnedBackend
-from tests.conftest import require_binary
+from support import require_binary
 
 HUGE = 64 * 1024 * 1024
 
