@@ -57,8 +57,10 @@ class SandboxConfig(BaseModel):
     )
     network: Literal["none", "policy", "open"] = Field(
         default="none",
-        description="`none`: no network at all (loopback only); `open`: Docker's default bridge; "
-        "`policy`: only what the policy's net rules allow (not implemented yet).",
+        description="`none`: no network at all (loopback only); `policy`: still no interface, "
+        "but HTTP(S)_PROXY leads through a socket to guardrail's egress proxy, which decides "
+        "every request and tunnel with the policy's http rules (guardrail/egress); `open`: "
+        "Docker's default bridge, anything goes (`guardrail lint` warns about it).",
     )
     memory: int = Field(
         default=512 * MIB,

@@ -164,13 +164,9 @@ def _idle_ticks(idle: float) -> tuple[str, str]:
 
 
 def network_mode(config: SandboxConfig) -> str:
-    if config.network == "none":
-        return "none"
-    if config.network == "open":
-        return "bridge"
-    raise SandboxError(
-        "sandbox.network: policy is not yet implemented: use `none` (no network) or `open`"
-    )
+    """`open` is the engine's default bridge; `none` and `policy` have no interface but
+    loopback (`policy` reaches guardrail's egress proxy through a socket: guardrail.egress)."""
+    return "bridge" if config.network == "open" else "none"
 
 
 class DockerSandbox:
@@ -267,27 +263,26 @@ class DockerSandbox:
             )
 
         kwargs: dict[str, Any] = dict(
-            command=[
-                "sh",
-                "-c",
-                IDLE_WATCHER,
-                "guardrail-idle",
-                *_idle_ticks(self.config.idle_timeout),
-            ],
+            command=self._egress_wrap(
+                ["sh", "-c", IDLE_WATCHER, "guardrail-idle", *_idle_ticks(self.config.idle_timeout)]
+            ),
             name=self.name,
             init=True,
             auto_remove=True,
             user=self.user,
             working_dir=str(self.workspace),
             labels=self.labels(),
-            environment={"HOME": "/tmp"},
+            environment={"HOME": "/tmp", **self._egress_env()},
             hostname="sandbox",
             network_mode=network_mode(self.config),
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             read_only=self.config.read_only,
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.config.tmpfs_size},mode=1777"},
-            mounts=[Mount(target=str(self.workspace), source=str(self.workspace), type="bind")],
+            mounts=[
+                Mount(target=str(self.workspace), source=str(self.workspace), type="bind"),
+                *self._egress_mounts(),
+            ],
             pids_limit=self.config.pids_limit,
             mem_limit=self.config.memory,
             memswap_limit=self.config.memory,
@@ -305,6 +300,34 @@ class DockerSandbox:
         self._wait_ready(container)
         return container
 
+    # `sandbox.network: policy`: the egress socket's directory, the forwarder, the
+    # proxy variables (guardrail/egress/wiring.py). The caller serves the proxy on
+    # `guardrail.egress.socket_path(sandbox.name)`; until it does, nothing gets out.
+
+    def _egress_wrap(self, command: list[str]) -> list[str]:
+        if self.config.network != "policy":
+            return command
+        from guardrail.egress.wiring import wrap_command
+
+        return wrap_command(command)
+
+    def _egress_env(self) -> dict[str, str]:
+        if self.config.network != "policy":
+            return {}
+        from guardrail.egress.wiring import proxy_environment
+
+        return proxy_environment()
+
+    def _egress_mounts(self) -> list[Any]:
+        if self.config.network != "policy":
+            return []
+        from docker.types import Mount
+
+        from guardrail.egress.wiring import CONTAINER_DIR, egress_dir
+
+        source = str(egress_dir(self.name))
+        return [Mount(target=CONTAINER_DIR, source=source, type="bind", read_only=True)]
+
     def _pull(self) -> None:
         try:
             self.client.images.pull(self.image)
@@ -319,17 +342,28 @@ class DockerSandbox:
         """The watcher makes its state dir first; wait for it (or the container's death)."""
         deadline = time.monotonic() + START_WAIT
         while time.monotonic() < deadline:
-            code, out = self._quick(container, ["sh", "-c", f"test -f {STATE_DIR}/last && echo ok"])
+            code, out = self._quick(container, ["sh", "-c", f"{self._ready_test()} && echo ok"])
             if code == 0 and out.strip() == b"ok":
                 return
             container.reload()
             if container.status not in ("created", "running"):
                 break
             time.sleep(0.02)
+        needs = "/bin/sh, sleep and mkdir"
+        if self.config.network == "policy":
+            needs += ", and python3 for the egress forwarder (sandbox.network: policy)"
         raise SandboxError(
             f"the sandbox container did not come up (status {container.status}); "
-            f"the image {self.image!r} needs /bin/sh, sleep and mkdir"
+            f"the image {self.image!r} needs {needs}"
         )
+
+    def _ready_test(self) -> str:
+        test = f"test -f {STATE_DIR}/last"
+        if self.config.network == "policy":
+            from guardrail.egress.wiring import ready_test
+
+            test += f" && {ready_test()}"
+        return test
 
     def _quick(self, container: Any, argv: list[str]) -> tuple[int, bytes]:
         """A short helper exec (no cap, no timeout); (-1, error) when it cannot run."""
@@ -388,6 +422,8 @@ class DockerSandbox:
         import docker.errors
 
         start = time.monotonic()
+        if self.config.network == "policy":  # also for calls that do not inherit the container's
+            env = {**self._egress_env(), **(env or {})}
         try:
             return self._exec(command, cwd, timeout, stdin, env, on_output, start)
         except SandboxError as exc:
