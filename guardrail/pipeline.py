@@ -74,7 +74,7 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "call_id": self.call_id,
-            **self.decision.to_dict(),
+            "decision": self.decision.to_dict(),
             "ran": self.ran,
             "reason": self.reason,
         }

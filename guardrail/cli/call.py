@@ -7,8 +7,8 @@ and writes one JSON object per input line:
     {"line": 3, "decision": {"decision": "allow", ...}, "result": {"ok": true, "output": ...}}
 
 `result` is null when the call did not run (denied, needs approval, bad
-line). A bad line never stops the batch. `ask` needs a human: this command
-has no approver of its own yet and does not run such a call (it says so).
+line). A bad line never stops the batch. An `ask` goes to the policy's
+approver (`--approver` to choose); shell calls run in the session's sandbox.
 Exit status: 0 every call ran and succeeded, 1 some call was refused or
 failed, 2 usage or invalid policy, 3 internal error.
 """
@@ -44,20 +44,62 @@ def call_command(
         Path | None,
         typer.Option("--workspace", "-w", help="Workspace directory (default: the current one)."),
     ] = None,
+    no_sandbox: Annotated[
+        bool, typer.Option("--no-sandbox", help="Run shell calls on the host after the check.")
+    ] = False,
+    approver: Annotated[
+        str | None,
+        typer.Option("--approver", help="terminal, web, webhook or auto (default: the policy's)."),
+    ] = None,
 ) -> None:
     """Check and execute tool calls (JSON Lines in, one JSON result per line out)."""
+    from guardrail.errors import GuardrailError
+    from guardrail.pipeline import Guard
+
     ws = (workspace or Path.cwd()).resolve()
     if not ws.is_dir():
         typer.echo(f"guardrail: workspace {ws} is not a directory", err=True)
         raise typer.Exit(EXIT_USAGE)
-    check, settings = _load_guard(policy, ws)
-    executors = _executors(ws, settings, check)
+    try:
+        guard = Guard.from_policy(policy, workspace=ws, no_sandbox=no_sandbox)
+        if approver is not None:
+            from guardrail.approval import make_approver
+
+            guard = Guard(guard.policy, guard.workspace, no_sandbox=no_sandbox,
+                          approver=make_approver(guard.approval_config, workspace=str(ws), name=approver))
+    except GuardrailError as exc:
+        typer.echo(f"guardrail: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
     try:
         with _input(file) as lines:
-            code = run_lines(lines, check, executors.execute, sys.stdout)
+            code = run_pipeline(lines, guard, sys.stdout)
     finally:
-        executors.close()
+        guard.close()
     raise typer.Exit(code)
+
+
+def run_pipeline(lines: Iterable[str | bytes], guard: Any, out: IO[str]) -> int:
+    """Each line through the whole pipeline (check, approval, execution, audit), in order."""
+    code = EXIT_OK
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        result = guard.run(line)
+        record = result.to_dict()
+        payload: dict[str, Any] = {
+            "line": number,
+            "decision": record["decision"],
+            "ran": result.ran,
+            "reason": result.reason,
+            "result": record.get("result"),
+        }
+        if "approval" in record:
+            payload["approval"] = record["approval"]
+        if not result.ran or result.error or (result.exit_code not in (0, None)):
+            code = EXIT_FINDINGS
+        out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+        out.flush()
+    return code
 
 
 def run_lines(
