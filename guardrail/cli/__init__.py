@@ -23,6 +23,7 @@ EXIT_INTERRUPTED = 130
 # Commands with a typer-free fast path: name -> "module:function(argv) -> int".
 FAST_PATHS: dict[str, str] = {
     "check": "guardrail.cli.check:fast_main",
+    "hook": "guardrail.cli.hook:fast_main",
 }
 
 

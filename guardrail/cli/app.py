@@ -26,6 +26,7 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.approvals", "approvals_app", "approvals"),
     ("guardrail.cli.suggest", "suggest_command", "suggest"),
     ("guardrail.cli.call", "call_command", "call"),
+    ("guardrail.cli.hook", "hook_command", "hook"),
 ]
 
 
