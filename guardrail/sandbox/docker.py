@@ -49,6 +49,7 @@ from guardrail.errors import SandboxError
 from guardrail.sandbox.base import ExecResult, OutputSink
 from guardrail.sandbox.config import SandboxConfig, workspace_user
 from guardrail.sandbox.output import OutputCapture
+from guardrail.sandbox.runner import RUNNER_SOURCE, Runner, RunnerGone
 
 LABEL = "io.guardrail"
 LABEL_MANAGED = f"{LABEL}.managed"
@@ -60,6 +61,8 @@ LABEL_CONFIG = f"{LABEL}.config"
 STATE_DIR = "/tmp/.guardrail"
 TIMEOUT_EXIT = 124  # what coreutils' timeout(1) reports; the result says timed_out too
 KILL_GRACE = 3.0  # seconds to wait for the stream to end after the kill
+RUNNER_START_WAIT = 10.0  # seconds for the resident runner to say it is up
+RUNNER_MAX_FAILURES = 3  # then this process keeps to one exec per call
 START_WAIT = 10.0
 
 # $1: ticks, $2: seconds per tick. Every tick it forgets the pid files of
@@ -181,7 +184,10 @@ class DockerSandbox:
         image: str | None = None,
         client: Any | None = None,
         prune: bool = True,
+        runner: bool | None = None,
     ) -> None:
+        """`runner`: None starts the resident runner from this process's second call on,
+        True from the first, False never (one exec per call)."""
         self.config = config
         self.workspace = workspace.resolve()
         self.session = session
@@ -193,6 +199,10 @@ class DockerSandbox:
         self._container: Any | None = None
         self._oom_seen = 0
         self._lock = threading.Lock()
+        self._use_runner = runner
+        self._runner: Runner | None = None
+        self._runner_failures = 0
+        self._calls = 0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -377,6 +387,7 @@ class DockerSandbox:
         """Stop and remove the session's container (idempotent)."""
         import docker.errors
 
+        self._drop_runner()
         with self._lock:
             container, self._container = self._container, None
             try:
@@ -390,6 +401,7 @@ class DockerSandbox:
 
     def release(self) -> None:
         """Forget the container but leave it running for the session's next process."""
+        self._drop_runner()
         with self._lock:
             self._container = None
             self._close_client()
@@ -445,6 +457,10 @@ class DockerSandbox:
         import docker.errors
 
         self.start()
+        self._calls += 1
+        runner = self._runner_for_call()
+        if runner is not None:
+            return self._exec_in_runner(runner, command, cwd, timeout, stdin, env, on_output, start)
         token = uuid.uuid4().hex[:16]
         pidfile = f"{STATE_DIR}/run/{token}"
         keep = "keep" if self.config.keep_background else "reap"
@@ -490,10 +506,13 @@ class DockerSandbox:
             error=error,
         )
 
+    def _environment(self, env: dict[str, str] | None) -> dict[str, str]:
+        return {"HOME": "/tmp", **self.config.env, **(env or {})}
+
     def _exec_create(
         self, argv: list[str], cwd: str, with_stdin: bool, env: dict[str, str] | None
     ) -> str:
-        environment = {"HOME": "/tmp", **self.config.env, **(env or {})}
+        environment = self._environment(env)
         assert self._container is not None
         result = self.client.api.exec_create(
             self._container.id,
@@ -505,7 +524,127 @@ class DockerSandbox:
         )
         return str(result["Id"])
 
+    # ------------------------------------------------------------ the resident runner
+
+    def _runner_for_call(self) -> Runner | None:
+        """The running runner, started when due; None means: use one exec per call."""
+        if self._use_runner is False or self._runner_failures >= RUNNER_MAX_FAILURES:
+            return None
+        if self._use_runner is None and self._calls < 2:
+            return None
+        if self._runner is not None and self._runner.alive:
+            return self._runner
+        if self._runner is not None:  # it died: most likely with its container (idle, killed)
+            self._forget()
+            self.start()
+        self._runner = self._start_runner()
+        if self._runner is None:
+            self._runner_failures += 1
+        return self._runner
+
+    def _start_runner(self) -> Runner | None:
+        import docker.errors
+
+        for attempt in range(2):
+            container = self._container
+            if container is None:
+                return None
+            try:
+                exec_id = self.client.api.exec_create(
+                    container.id,
+                    ["python3", "-c", RUNNER_SOURCE],
+                    stdin=True,
+                    user=self.user,
+                    environment={"HOME": "/tmp"},
+                    workdir="/",
+                )["Id"]
+                sock = self.client.api.exec_start(exec_id, socket=True)
+                break
+            except docker.errors.APIError:
+                if attempt:
+                    return None
+                self._forget()  # stopped under us (idle): start afresh, once
+                self.start()
+        else:  # pragma: no cover - the loop breaks or returns
+            return None
+        raw: socket.socket = getattr(sock, "_sock", sock)
+        raw.settimeout(None)
+        runner = Runner(sock, raw, _reader(sock, raw))
+        if not runner.wait_ready(RUNNER_START_WAIT):  # no python3 in the image, ...
+            runner.close()
+            return None
+        return runner
+
+    def _drop_runner(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
+
+    def _exec_in_runner(
+        self,
+        runner: Runner,
+        command: str,
+        cwd: str,
+        timeout: float | None,
+        stdin: bytes | None,
+        env: dict[str, str] | None,
+        on_output: OutputSink | None,
+        start: float,
+    ) -> ExecResult:
+        capture = OutputCapture(self.config.output_cap, on_output)
+        limit = self.config.timeout if timeout is None else timeout
+        try:
+            outcome = runner.call(
+                command,
+                cwd=cwd,
+                env=self._environment(env),
+                stdin=stdin,
+                keep=self.config.keep_background,
+                capture=capture,
+                limit=limit,
+                grace=KILL_GRACE,
+            )
+        except RunnerGone as exc:
+            hung = runner.alive  # alive but deaf to the kill, rather than dead
+            self._runner_failures += 1
+            self._kill_container()  # whatever the call left, it goes with the container
+            why = f"timed out after {limit:g}s" if hung else f"the call failed: {exc}"
+            return ExecResult(
+                exit_code=TIMEOUT_EXIT if hung else -1,
+                stdout=capture.stdout.value(),
+                stderr=capture.stderr.value(),
+                stdout_truncated=capture.stdout.truncated,
+                stderr_truncated=capture.stderr.truncated,
+                duration=time.monotonic() - start,
+                timed_out=hung,
+                error=f"{why}; the sandbox was replaced",
+            )
+        exit_code, error = outcome.status, outcome.error
+        oom = False
+        if outcome.timed_out:
+            exit_code = TIMEOUT_EXIT
+            error = f"timed out after {limit:g}s: the call's process group was killed"
+        elif error is not None:
+            exit_code = 126
+            error = f"the sandbox could not start the command: {error}"
+        elif exit_code == 137 and outcome.oom_kills > self._oom_seen >= 0:
+            oom = True
+            error = f"killed: out of memory (limit {self.config.memory // (1024 * 1024)} MiB)"
+        self._oom_seen = max(self._oom_seen, outcome.oom_kills)
+        return ExecResult(
+            exit_code=exit_code,
+            stdout=capture.stdout.value(),
+            stderr=capture.stderr.value(),
+            stdout_truncated=capture.stdout.truncated,
+            stderr_truncated=capture.stderr.truncated,
+            duration=time.monotonic() - start,
+            timed_out=outcome.timed_out,
+            oom_killed=oom,
+            error=error,
+        )
+
     def _forget(self) -> None:
+        self._drop_runner()
         with self._lock:
             self._container = None
 
@@ -565,6 +704,7 @@ class DockerSandbox:
 
     def _kill_container(self) -> None:
         """Last resort: kill the whole container; the next call starts a fresh one."""
+        self._drop_runner()
         with self._lock:
             container, self._container = self._container, None
         if container is not None:
@@ -711,7 +851,12 @@ def _explain(exc: BaseException) -> str:
 
 def managed_containers(client: Any, *, all_states: bool = True) -> list[Any]:
     """Every container guardrail started on this engine (by label)."""
-    return list(client.containers.list(all=all_states, filters={"label": f"{LABEL_MANAGED}=true"}))
+    # ignore_removed: an idle container may remove itself between the list and its inspect.
+    return list(
+        client.containers.list(
+            all=all_states, filters={"label": f"{LABEL_MANAGED}=true"}, ignore_removed=True
+        )
+    )
 
 
 def prune_stale(client: Any) -> list[str]:

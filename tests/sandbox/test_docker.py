@@ -128,6 +128,8 @@ def test_runs_in_the_workspace_as_its_owner(box: DockerSandbox, area: Path) -> N
 def test_status_stderr_stdin_env(box: DockerSandbox) -> None:
     result = run(box, 'cat; echo "$WHO" >&2; exit 5', stdin=b"piped\n", env={"WHO": "me"})
     assert (result.exit_code, result.stdout, result.stderr) == (5, b"piped\n", b"me\n")
+    # the image's environment is kept under the call's own
+    assert run(box, 'echo "$HOME:$PATH:$LANG"').stdout.startswith(b"/tmp:/usr/local/sbin:")
 
 
 def test_output_streams_as_it_comes(box: DockerSandbox, area: Path) -> None:
@@ -226,6 +228,7 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def test_no_network(box: DockerSandbox) -> None:
+    _Recorder.hits = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
