@@ -1,7 +1,9 @@
 """Docker backend: one warm, hardened container per (session, workspace).
 
-Why a warm container and `exec`: starting a container costs hundreds of
-milliseconds, an exec a few tens, and an agent runs many small commands.
+Why a warm container: starting one costs hundreds of milliseconds, an exec
+in a running one a few tens, and a call through the session's resident
+runner (`runner.py`, from a process's second call on) a few; an agent runs
+many small commands.
 
 Hardening is on by default (each knob in `SandboxConfig`): the workspace is
 bind-mounted read-write at its host path and nothing else of the host is
@@ -21,9 +23,13 @@ How the pieces fit:
   On timeout a second exec kills the whole group; when even that cannot
   start (a fork bomb holds every pid), the container is killed and the
   session is replaced on its next call.
-- Output is read from the hijacked exec connection in a thread, demultiplexed, capped
-  per stream (`output.OutputCapture`) and drained to the end so memory stays
-  bounded whatever the command prints.
+- Output is read from the hijacked exec connection in a thread,
+  demultiplexed, capped per stream (`output.OutputCapture`) and drained to
+  the end, so memory stays bounded whatever the command prints.
+- The resident runner keeps all of the above (its own session per call,
+  leftovers reaped, the group killed on timeout, the OOM counter read);
+  any failure of it replaces the container, and this process falls back to
+  one exec per call after a few.
 """
 
 from __future__ import annotations
