@@ -41,7 +41,7 @@ HEADER = struct.Struct(">BIL")
 
 RUNNER_SOURCE = r"""
 import base64, json, os, signal, struct, subprocess, sys, threading
-D = "/tmp/.guardrail"
+D = os.environ.get("GUARDRAIL_STATE_DIR", "/tmp/.guardrail")
 HEADER = struct.Struct(">BIL")
 out = sys.stdout.buffer
 lock = threading.Lock()
