@@ -298,6 +298,7 @@ class Effective:
     hashes: dict[str, str] = field(default_factory=dict)  # path -> sha256 of its bytes
     mode: str = "enforce"
     fallback: str = "ask"
+    ask_becomes: str = "ask"
     lists: dict[str, list[ListItem]] = field(default_factory=dict)
     list_origin: dict[str, tuple[SourceFile, Loc]] = field(default_factory=dict)
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -386,6 +387,7 @@ class Merger:
         eff = self.effective
         eff.mode = model.mode or eff.mode
         eff.fallback = model.fallback or eff.fallback
+        eff.ask_becomes = model.ask_becomes or eff.ask_becomes
         for name, items in model.lists.items():
             plain = name.lstrip("+")
             located = [ListItem(v, source, ("lists", name, i)) for i, v in enumerate(items)]
@@ -607,6 +609,7 @@ class RuleCompiler:
             return None
         verdict = Verdict.parse(rule.decision)
         risk = Risk.parse(rule.risk) if rule.risk else _default_risk(verdict)
+        verdict = _ask_becomes(verdict, self.eff.ask_becomes)
         line, _col = entry.source.position(entry.loc) or (0, 0)
         origin = f"{entry.source.path}:{line}"
         return CompiledRule(
@@ -708,6 +711,11 @@ class RuleCompiler:
         return m.Ints("port", frozenset(numbers), tuple(ranges))
 
 
+def _ask_becomes(verdict: Verdict, ask_becomes: str) -> Verdict:
+    """`ask_becomes: deny` (CI: nobody to ask) turns every ask into a deny; the risk stays the ask's."""
+    return Verdict.parse(ask_becomes) if verdict is Verdict.ASK else verdict
+
+
 def _default_risk(verdict: Verdict) -> Risk:
     return {Verdict.ALLOW: Risk.LOW, Verdict.ASK: Risk.MEDIUM, Verdict.DENY: Risk.HIGH}[verdict]
 
@@ -804,7 +812,7 @@ def compile_path(
         name=name or path.stem,
         sources=tuple(eff.hashes),
         mode=eff.mode,
-        fallback=Verdict.parse(eff.fallback),
+        fallback=_ask_becomes(Verdict.parse(eff.fallback), eff.ask_becomes),
         rules=rules,
         indexes=build_indexes(rules),
         lists=lists,
@@ -820,6 +828,8 @@ def effective_dict(path: Path) -> dict[str, Any]:
     raise_all(errors)
     eff = merger.effective
     out: dict[str, Any] = {"version": 1, "mode": eff.mode, "fallback": eff.fallback}
+    if eff.ask_becomes != "ask":
+        out["ask_becomes"] = eff.ask_becomes
     out["lists"] = {name: [i.value for i in items] for name, items in eff.lists.items()}
     for section in SECTIONS:
         if eff.sections.get(section):

@@ -420,6 +420,10 @@ class PolicyFile(Strict):
     fallback: Decision | None = Field(
         None, description="Decision for an effect no rule matches. Default ask."
     )
+    ask_becomes: Literal["ask", "deny"] | None = Field(
+        None,
+        description="deny: every ask (of a rule or the fallback) is a deny, for runs with nobody to ask (CI). Default ask.",
+    )
     lists: dict[ListName, list[str]] = Field(
         default_factory=dict,
         description='Named lists that conditions refer to as "@name"; `+name` appends to a base list.',
