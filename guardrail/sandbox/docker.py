@@ -140,7 +140,13 @@ def guardrail_version() -> str:
         from guardrail import __version__
 
         return str(__version__)
-    except ImportError:  # pragma: no cover - a partial checkout
+    except ImportError:  # an editable install made before guardrail/__init__.py existed
+        pass
+    try:
+        from importlib.metadata import version
+
+        return version("guardrail-sandbox")
+    except Exception:  # pragma: no cover - not installed at all
         return "0+unknown"
 
 
