@@ -27,6 +27,10 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.suggest", "suggest_command", "suggest"),
     ("guardrail.cli.call", "call_command", "call"),
     ("guardrail.cli.hook", "hook_command", "hook"),
+    ("guardrail.cli.lint", "lint_command", "lint"),
+    ("guardrail.cli.test_cmd", "test_command", "test"),
+    ("guardrail.cli.scan", "scan_command", "scan"),
+    ("guardrail.cli.scan", "replay_command", "replay"),
 ]
 
 
