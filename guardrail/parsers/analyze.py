@@ -17,12 +17,13 @@ what only the line as a whole shows:
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 
 from guardrail.effects import CodeEffect, Effect, FlowEffect, NetEffect, PathEffect
 from guardrail.parsers.commands import DOWNLOADED, Catalog, Ctx, Info, analyse_words, path_effect
-from guardrail.parsers.paths import PathContext, Resolved, resolve
+from guardrail.parsers.paths import PathContext, Resolved, expand_home, resolve
 from guardrail.parsers.shell import ParsedLine, SimpleCommand, Word, iter_words, parse_line
 
 MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
@@ -38,16 +39,18 @@ class LineState:
     catalog: Catalog
     written: dict[str, str | None] = field(default_factory=dict)  # path -> literal content / None / DOWNLOADED
     depth: int = 0
+    links: dict[str, str] = field(default_factory=dict)  # symlinks made earlier in the line: path -> target
 
 
 def shell_effects(command: str, paths: PathContext, catalog: Catalog, *, cwd: str | None = None,
-                  state: LineState | None = None) -> list[Effect]:
+                  state: LineState | None = None,
+                  variables: dict[str, str | None] | None = None) -> list[Effect]:
     """Every effect of running `command` in `cwd` (default: the workspace)."""
     state = state or LineState(paths, catalog)
     cwd = paths.workspace if cwd is None else cwd
     if state.depth > MAX_NESTING:
         return [CodeEffect("too_complex", f"code nested more than {MAX_NESTING} levels", command[:200])]
-    parsed = parse_line(command, home=paths.home, workspace=paths.workspace, cwd=cwd)
+    parsed = parse_line(command, home=paths.home, workspace=paths.workspace, cwd=cwd, variables=variables)
     effects = _LineAnalysis(parsed, state, command).run()
     if parsed.errors and state.depth == 0:
         effects.extend(_fragment_effects(command, paths, catalog, cwd, state))
@@ -83,7 +86,7 @@ def _fragment_effects(command: str, paths: PathContext, catalog: Catalog, cwd: s
         parsed = parse_line(fragment, home=paths.home, workspace=paths.workspace, cwd=cwd)
         if parsed.errors or parsed.too_complex:
             continue
-        sub = LineState(paths, catalog, state.written, state.depth + 1)
+        sub = LineState(paths, catalog, state.written, state.depth + 1, state.links)
         out.extend(_LineAnalysis(parsed, sub, fragment).run())
     return out
 
@@ -123,7 +126,7 @@ class _LineAnalysis:
         info = Info()
         stdin_text, _ = self._stdin_text(cmd)
         ctx = Ctx(self.state.paths, self.state.catalog, cmd, self._recurse, self.state.depth,
-                  self._find_upstream(cmd), stdin_text)
+                  self._find_upstream(cmd), stdin_text, self.state.links)
         try:
             analyse_words(cmd.words, ctx, info)
         except RecursionError:
@@ -136,10 +139,14 @@ class _LineAnalysis:
         self._scripts(cmd, info)
         self._flows(cmd, info)
         self._record_writes(cmd, info)
+        self._record_links(cmd)
 
-    def _recurse(self, code_text: str, cwd: str | None) -> list[Effect]:
-        sub = LineState(self.state.paths, self.state.catalog, self.state.written, self.state.depth + 1)
-        return shell_effects(code_text, self.state.paths, self.state.catalog, cwd=cwd, state=sub)
+    def _recurse(self, code_text: str, cwd: str | None,
+                 variables: dict[str, str | None] | None = None) -> list[Effect]:
+        sub = LineState(self.state.paths, self.state.catalog, self.state.written, self.state.depth + 1,
+                        self.state.links)
+        return shell_effects(code_text, self.state.paths, self.state.catalog, cwd=cwd, state=sub,
+                             variables=variables)
 
     def _find_upstream(self, cmd: SimpleCommand) -> Resolved | None:
         """xargs fed by `find P` or `git ls-files`: its paths are judged as P (or W)."""
@@ -196,7 +203,7 @@ class _LineAnalysis:
     # -- code run by shells and interpreters
     def _code(self, cmd: SimpleCommand, info: Info) -> None:
         for text in info.code_strings:
-            self.effects.extend(self._recurse(text, cmd.cwd))
+            self.effects.extend(self._recurse(text, cmd.cwd, info.code_vars or None))
         upstream = self._upstream_infos(cmd)
         if info.reads_stdin_program:
             self._stdin_program(cmd, info, upstream)
@@ -217,7 +224,8 @@ class _LineAnalysis:
         text, has_input = self._stdin_text(cmd)
         file_input = next((r.target for r in cmd.redirects if r.op == "<" and r.target is not None), None)
         if file_input is not None:
-            eff = path_effect("exec", file_input, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse))
+            eff = path_effect("exec", file_input, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse,
+                                                                           links=self.state.links))
             if eff is not None:
                 self.effects.append(eff)
                 if eff.path:
@@ -309,6 +317,31 @@ class _LineAnalysis:
                     if res.path:
                         self.state.written[res.path] = DOWNLOADED if net else text
 
+    def _record_links(self, cmd: SimpleCommand) -> None:
+        """`ln -s TARGET LINK`: later paths through LINK lead to TARGET (it does not exist yet)."""
+        if not cmd.words or cmd.words[0].value not in ("ln", "link", "cp") or cmd.cwd is None:
+            return
+        name = cmd.words[0].value
+        words = [w.value for w in cmd.words[1:]]
+        flags = {w for w in words if w and w.startswith("-")}
+        if name == "cp" and not (flags & {"-s", "--symbolic-link", "-l", "--link"}):
+            return
+        args = [w for w in words if not (w and w.startswith("-"))]
+        if any(a is None for a in args) or not args:
+            return
+        symbolic = bool(flags & {"-s", "--symbolic"}) or any(
+            f.startswith("-") and not f.startswith("--") and "s" in f for f in flags)
+        target = args[0] or ""
+        link_raw = args[1] if len(args) > 1 else posixpath.basename(target.rstrip("/")) or target
+        paths = self.state.paths
+        link = resolve(link_raw or "", cmd.cwd, paths, follow_last=False, links=self.state.links).path
+        if link is None:
+            return
+        base = posixpath.dirname(link) if symbolic else cmd.cwd
+        expanded = expand_home(target, paths.home)
+        absolute = expanded if expanded.startswith("/") else posixpath.join(base, expanded)
+        self.state.links[link] = posixpath.normpath(absolute)
+
     # -- redirections
     def _redirects(self, cmd: SimpleCommand, ctx: Ctx, info: Info) -> None:
         for red in cmd.redirects:
@@ -357,7 +390,8 @@ class _LineAnalysis:
                 sources.append(("variable", None, None, var))
         for red in cmd.redirects:
             if red.op == "<" and red.target is not None:
-                eff = path_effect("read", red.target, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse))
+                eff = path_effect("read", red.target, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse,
+                                                                           links=self.state.links))
                 if eff is not None:
                     sources.append(("path", eff.path, eff.location, None))
         own_reads = [e for e in info.effects if isinstance(e, PathEffect) and e.op == "read"]

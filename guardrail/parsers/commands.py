@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from guardrail.effects import CodeEffect, Effect, ExecEffect, NetEffect, PathEffect, PathOp
@@ -203,6 +203,7 @@ class Info:
     downloads: list[str] = field(default_factory=list)  # files written with network data
     scripts_run: list[tuple[str, str]] = field(default_factory=list)  # (path, "shell"|"interpreter")
     code_strings: list[str] = field(default_factory=list)  # literal shell code to parse as a line
+    code_vars: dict[str, str | None] = field(default_factory=dict)  # $0 $1 ... of `sh -c CODE a b`
     code_args_subs: list[int] = field(default_factory=list)  # substitutions that become code
     network_source: bool = False  # its output is data from the network
 
@@ -218,14 +219,14 @@ class Ctx:
     depth: int = 0
     stdin_from_find: Resolved | None = None  # xargs/-exec: paths come from `find P`
     stdin_text: str | None = None  # standard input, when it is a literal (echo x | xargs rm)
+    links: dict[str, str] = field(default_factory=dict)  # symlinks made earlier in the line
 
     @property
     def cwd(self) -> str | None:
         return self.cmd.cwd
 
     def deeper(self) -> Ctx:
-        return Ctx(self.paths, self.catalog, self.cmd, self.recurse_line, self.depth + 1,
-                   self.stdin_from_find, self.stdin_text)
+        return replace(self, depth=self.depth + 1)
 
 
 # ---------------------------------------------------------------- argument parsing
@@ -337,16 +338,16 @@ def _path_effect(op: PathOp, word: Word, ctx: Ctx, *, recursive: bool,
         return None  # <(cmd): data from a command, analysed as that command
     source = ctx.cmd.text
     if value is not None:
-        if op == "delete":
-            follow_last = False
-        res = resolve(value, ctx.cwd, ctx.paths, follow_last=follow_last)
+        if op == "delete" and not value.endswith(("/", "/.")):
+            follow_last = False  # rm of a symlink removes the link; `link/` means its target
+        res = resolve(value, ctx.cwd, ctx.paths, follow_last=follow_last, links=ctx.links)
         return PathEffect(op, res.path, res.location, source, value, recursive, res.whole,
                           res.ancestor, res.in_git, **extra)
     if ctx.stdin_from_find is not None and not word.prefix:
         res = ctx.stdin_from_find
         return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
                           res.ancestor, res.in_git, **extra)
-    res = resolve_prefix(word.prefix, ctx.cwd, ctx.paths)
+    res = resolve_prefix(word.prefix, ctx.cwd, ctx.paths, ctx.links)
     return PathEffect(op, res.path, res.location, source, word.raw, recursive, False,
                       res.ancestor, res.in_git, **extra)
 
@@ -399,7 +400,7 @@ def analyse_words(words: list[Word], ctx: Ctx, info: Info) -> None:
         code(info, "dynamic", "empty command name", ctx)
         return
     if "/" in value:
-        res = resolve(value, ctx.cwd, ctx.paths)
+        res = resolve(value, ctx.cwd, ctx.paths, links=ctx.links)
         if res.location in ("inside", "scratch"):
             # a program of the project's own: run, not looked up in the catalogue
             name = normalise_name(value)

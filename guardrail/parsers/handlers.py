@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from dataclasses import replace
 
 from guardrail.effects import DbEffect, NetEffect, PathEffect
 from guardrail.parsers.commands import (
@@ -76,6 +77,9 @@ def shell(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             info.code_args_subs.extend(script.subs)
         else:
             info.code_strings.append(script.value)
+            # `sh -c 'rm -rf "$1"' _ /`: the words after the code are $0, $1, ...
+            for index, word in enumerate(rest[1:10]):
+                info.code_vars[str(index)] = word.value
         return
     if rest and "-s" not in flags:
         _run_script(rest[0], "shell", ctx, info)
@@ -662,8 +666,7 @@ def find(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
             while end < len(expr) and expr[end].value not in (";", "+"):
                 end += 1
             inner = [_replace_braces(w) for w in expr[j + 1 : end]]
-            sub = Ctx(ctx.paths, ctx.catalog, ctx.cmd, ctx.recurse_line, ctx.depth + 1,
-                      _worst_root(roots, ctx))
+            sub = replace(ctx, depth=ctx.depth + 1, stdin_from_find=_worst_root(roots, ctx))
             analyse_words(inner, sub, info)
             j = end
         elif v in _FIND_VALUE_TESTS:
@@ -713,7 +716,7 @@ _XARGS_OPTS = {"-I": "value", "-i": "opt_value", "-n": "value", "-P": "value", "
 def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     """xargs runs its command with words from stdin: unknown paths, unless they come from find."""
     args = words[1:]
-    replace: str | None = None
+    marker: str | None = None
     i = 0
     while i < len(args):
         v = args[i].value
@@ -726,14 +729,14 @@ def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
         role = _XARGS_OPTS.get(opt)
         if opt in ("-I", "--replace"):
             if "=" in v:
-                replace = v.split("=", 1)[1]
+                marker = v.split("=", 1)[1]
             elif len(v) > 2 and not v.startswith("--"):
-                replace = v[2:]
+                marker = v[2:]
             elif i + 1 < len(args):
-                replace = args[i + 1].value or "{}"
+                marker = args[i + 1].value or "{}"
                 i += 1
         elif opt == "-i":
-            replace = v[2:] or "{}"
+            marker = v[2:] or "{}"
         elif role == "read":
             target = Word([v.split("=", 1)[1]], v) if "=" in v else (args[i + 1] if i + 1 < len(args) else None)
             if target is not None:
@@ -745,18 +748,18 @@ def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
         i += 1
     info.effects.append(exec_effect(name, words, ctx, spec))
     inner = args[i:] or [Word.literal("echo")]
-    sub = Ctx(ctx.paths, ctx.catalog, ctx.cmd, ctx.recurse_line, ctx.depth + 1, ctx.stdin_from_find)
+    sub = replace(ctx, depth=ctx.depth + 1, stdin_text=None)
     items = _literal_items(ctx.stdin_text)
     if items is not None:
         # `echo / | xargs rm -rf`: the items are known
-        if replace:
+        if marker:
             for item in items:
-                analyse_words([_substitute(w, replace, item) for w in inner], sub, info)
+                analyse_words([_substitute(w, marker, item) for w in inner], sub, info)
         else:
             analyse_words([*inner, *(Word.literal(item) for item in items)], sub, info)
         return
-    if replace:
-        inner = [_replace_braces(w, replace) for w in inner]
+    if marker:
+        inner = [_replace_braces(w, marker) for w in inner]
     else:
         inner = [*inner, Word([None], "<stdin>")]
     analyse_words(inner, sub, info)
@@ -1268,7 +1271,7 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
                 new_cwd = normalise(w.value, ctx.cwd or ctx.paths.workspace, ctx.paths.home)
                 cmd = ctx.cmd
                 shadow = type(cmd)(**{**cmd.__dict__, "cwd": new_cwd})
-                cwd_ctx = Ctx(ctx.paths, ctx.catalog, shadow, ctx.recurse_line, ctx.depth, ctx.stdin_from_find)
+                cwd_ctx = replace(ctx, cmd=shadow)
         elif opt in ("--git-dir", "--work-tree"):
             add_path(info, "list", w, ctx)
         elif opt == "--exec-path":

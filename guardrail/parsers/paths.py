@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from guardrail.effects import Location
@@ -68,19 +70,51 @@ def expand_home(raw: str, home: str) -> str:
     return raw
 
 
-def _realpath_existing(path: str, follow_last: bool) -> str:
-    """Resolve symlinks in the longest existing prefix of `path`."""
-    head, tail = posixpath.split(path)
-    if not follow_last and tail:
-        return posixpath.join(_realpath_existing(head, True), tail)
-    if os.path.lexists(path):
+def _realpath_existing(path: str, follow_last: bool, base: str = "/",
+                       links: Mapping[str, str] | None = None, depth: int = 0) -> str:
+    """Resolve an absolute path the way the kernel would, as far as it exists.
+
+    `..` is taken physically (the parent of where a symlink led), not
+    folded away first: `link/../x` with `link -> /etc` is `/x`. `base` is a
+    prefix known to be resolved already (the workspace): only the
+    components after it are looked at, one `lstat` each; from the first
+    component that does not exist on, the rest is folded lexically.
+    """
+    if base != "/" and (path == base or path.startswith(base + "/")):
+        current, rest = base, path[len(base) + 1 :]
+    else:
+        current, rest = "", path
+    parts = [p for p in rest.split("/") if p and p != "."]
+    for index, part in enumerate(parts):
+        if part == "..":
+            current = current.rsplit("/", 1)[0]
+            continue
+        candidate = f"{current}/{part}"
+        last = index == len(parts) - 1
+        if last and not follow_last:
+            return candidate
+        if links and candidate in links and depth < 8:
+            current = _realpath_existing(links[candidate], True, "/", links, depth + 1).rstrip("/")
+            continue
         try:
-            return os.path.realpath(path)
+            mode = os.lstat(candidate).st_mode
         except (OSError, ValueError):
-            return path
-    if not tail or head == path:
-        return path
-    return posixpath.join(_realpath_existing(head, True), tail)
+            return posixpath.normpath("/".join([candidate, *parts[index + 1 :]]))
+        if stat.S_ISLNK(mode):
+            try:
+                current = os.path.realpath(candidate).rstrip("/")
+            except (OSError, ValueError):
+                current = candidate
+        else:
+            current = candidate
+    return current or "/"
+
+
+def joined(raw: str, cwd: str, home: str) -> str:
+    """Absolute, `~` expanded, `..` kept (for physical resolution)."""
+    expanded = expand_home(raw, home)
+    out = expanded if expanded.startswith("/") else f"{cwd}/{expanded}"
+    return "/" + out.lstrip("/")
 
 
 def normalise(raw: str, cwd: str, home: str) -> str:
@@ -121,7 +155,8 @@ def classify(path: str, ctx: PathContext) -> Resolved:
     return Resolved(path, "outside")
 
 
-def resolve(raw: str, cwd: str | None, ctx: PathContext, *, follow_last: bool = True) -> Resolved:
+def resolve(raw: str, cwd: str | None, ctx: PathContext, *, follow_last: bool = True,
+            links: Mapping[str, str] | None = None) -> Resolved:
     """A literal path as written (no unknown parts) -> where it lies.
 
     Globs are judged by the directory before their first glob character:
@@ -132,16 +167,16 @@ def resolve(raw: str, cwd: str | None, ctx: PathContext, *, follow_last: bool = 
         return Resolved(None, "unknown")
     base = cwd or ctx.workspace
     if any(ch in GLOB_CHARS for ch in raw):
-        return _resolve_glob(raw, base, ctx)
+        return _resolve_glob(raw, base, ctx, links)
     norm = normalise(raw, base, ctx.home)
-    real = _realpath_existing(norm, follow_last)
+    real = _realpath_existing(joined(raw, base, ctx.home), follow_last, ctx.workspace, links)
     res = classify(real, ctx)
     if res.location == "harmless_device" or norm in HARMLESS_DEVICES:
         return Resolved(norm, "harmless_device")
     return res
 
 
-def _resolve_glob(raw: str, base: str, ctx: PathContext) -> Resolved:
+def _resolve_glob(raw: str, base: str, ctx: PathContext, links: Mapping[str, str] | None = None) -> Resolved:
     norm = normalise(raw, base, ctx.home)
     parts = norm.split("/")
     fixed: list[str] = []
@@ -153,7 +188,7 @@ def _resolve_glob(raw: str, base: str, ctx: PathContext) -> Resolved:
     else:
         rest = []
     directory = "/".join(fixed) or "/"
-    real_dir = _realpath_existing(directory, True)
+    real_dir = _realpath_existing(directory, True, ctx.workspace, links)
     res = classify(real_dir, ctx)
     if res.location == "device":
         return Resolved(norm, "device")
@@ -170,7 +205,8 @@ def _resolve_glob(raw: str, base: str, ctx: PathContext) -> Resolved:
     return Resolved(norm, res.location)
 
 
-def resolve_prefix(prefix: str, cwd: str | None, ctx: PathContext) -> Resolved:
+def resolve_prefix(prefix: str, cwd: str | None, ctx: PathContext,
+                   links: Mapping[str, str] | None = None) -> Resolved:
     """A path whose value is known only up to `prefix` (`build/$X`, `/srv/{}`).
 
     Inside W when the known directory lies strictly inside W (or strictly
@@ -188,7 +224,7 @@ def resolve_prefix(prefix: str, cwd: str | None, ctx: PathContext) -> Resolved:
         directory = directory.split("*")[0].split("?")[0].split("[")[0]
         directory = directory if directory.endswith("/") else posixpath.dirname(directory)
     norm = normalise(directory, base, ctx.home)
-    real = _realpath_existing(norm, True)
+    real = _realpath_existing(norm, True, ctx.workspace, links)
     res = classify(real, ctx)
     if res.location == "inside" and real != ctx.workspace:
         return Resolved(real, "inside", in_git=res.in_git)

@@ -53,6 +53,7 @@ class Word:
     process_sub: str | None = None  # "<" or ">" when the word is a process substitution
     tilde: bool = False  # started with an unquoted ~
     unquoted: str = ""  # the unquoted literal text, for brace expansion
+    split: bool = False  # holds an unquoted expansion whose value has blanks (field splitting)
 
     @property
     def value(self) -> str | None:
@@ -714,6 +715,9 @@ class Walker:
     def expand_word(self, node: Any, depth: int) -> list[Word]:
         """A word node -> one or more words (brace expansion)."""
         word = self.make_word(node, depth)
+        if word.split and word.known and not word.quoted:
+            fields = (word.value or "").split()
+            return [Word([f], word.raw, subs=word.subs, variables=word.variables) for f in fields[:MAX_BRACE_WORDS]]
         if word.known and "{" in word.unquoted and (
             "," in word.unquoted or ".." in word.unquoted
         ):
@@ -780,7 +784,11 @@ class Walker:
                     word.parts.append(value)
                     word.unquoted += value
         else:
+            before = len(word.parts)
             self._expansion_part(node, depth, word)
+            added = word.parts[before:]
+            if any(p is not None and any(c in p for c in " \t\n") for p in added):
+                word.split = True  # an unquoted expansion with spaces: the shell splits it
 
     def _expansion_part(self, node: Any, depth: int, word: Word) -> None:
         t = node.type
