@@ -38,6 +38,9 @@ if ! .venv/bin/python -c "import guardrail, pytest, hypothesis, mcp" >/dev/null 
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch .venv/.installed
 fi
+# Byte-compile once: hooks start a process per call, and some environments
+# (PYTHONDONTWRITEBYTECODE) would otherwise recompile every module every time.
+.venv/bin/python -m compileall -q guardrail >/dev/null || true
 
 if [ $full -eq 1 ]; then
   PYTHON=.venv/bin/python bash .ci/setup-docker.sh
