@@ -239,10 +239,12 @@ class EgressProxy:
 
     async def shutdown(self) -> None:
         """Cut every open connection (their records are still written)."""
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._tasks:  # connections accepted meanwhile are cut too
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
 
     def close_pools(self) -> None:
         self._gate_pool.shutdown(wait=False, cancel_futures=True)
@@ -263,18 +265,23 @@ class EgressProxy:
         finally:
             with contextlib.suppress(Exception):
                 writer.close()
-            if task is not None:
-                self._tasks.discard(task)
-            await self._record(conn)
+            try:
+                await self._record(conn)
+            finally:
+                if task is not None:
+                    self._tasks.discard(task)
 
     async def _record(self, conn: Connection) -> None:
         if self.audit is None:
             return
         loop = asyncio.get_running_loop()
+        write = loop.run_in_executor(
+            self._audit_pool, self.audit.append, "note", conn.record(self.session)
+        )
         try:
-            await loop.run_in_executor(
-                self._audit_pool, self.audit.append, "note", conn.record(self.session)
-            )
+            await asyncio.shield(write)  # a shutdown waits for the record, it does not drop it
+        except asyncio.CancelledError:
+            await asyncio.wait([write])
         except Exception as exc:  # the connection is over; say so loudly rather than crash the loop
             sys.stderr.write(f"guardrail egress: cannot write the audit trail: {exc}\n")
 
