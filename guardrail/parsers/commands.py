@@ -37,6 +37,7 @@ class Spec:
     global_options: dict[str, str] = field(default_factory=dict)
     handler: str | None = None
     wrapper_skip: int | None = None
+    wrapper_project: bool = False  # the wrapped command is the project's own (uv run, pnpm exec)
     posix: bool = False
     kv: dict[str, str] = field(default_factory=dict)
     code_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
@@ -72,6 +73,7 @@ def compile_spec(name: str, raw: dict[str, Any]) -> Spec:
         global_options={str(k): str(v) for k, v in (raw.get("global_options") or {}).items()},
         handler=raw.get("handler"),
         wrapper_skip=int(wrapper.get("skip", 0)) if isinstance(wrapper, dict) else None,
+        wrapper_project=bool(wrapper.get("project", False)) if isinstance(wrapper, dict) else False,
         posix=bool(raw.get("posix", False)),
         kv={str(k): str(v) for k, v in (raw.get("kv") or {}).items()},
         code_patterns=patterns,
@@ -220,6 +222,7 @@ class Ctx:
     stdin_from_find: Resolved | None = None  # xargs/-exec: paths come from `find P`
     stdin_text: str | None = None  # standard input, when it is a literal (echo x | xargs rm)
     links: dict[str, str] = field(default_factory=dict)  # symlinks made earlier in the line
+    project_runner: bool = False  # inside `uv run`/`pnpm exec`: an unknown command is the project's
 
     @property
     def cwd(self) -> str | None:
@@ -414,7 +417,8 @@ def analyse_words(words: list[Word], ctx: Ctx, info: Info) -> None:
     spec = ctx.catalog.get(name)
     info.names.append(name)
     if spec is None:
-        info.effects.append(exec_effect(name, words, ctx, None))
+        program = "inside" if ctx.project_runner and "/" not in value else None
+        info.effects.append(exec_effect(name, words, ctx, None, program=program))
         return
     info.tags.update(spec.tags)
     handler = HANDLERS.get(spec.handler or "")
@@ -466,7 +470,8 @@ def generic(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info,
     _options_effects(parsed, options, ctx, info, recursive=bool(spec.recursive & flags))
     if wrapper_skip is not None and not over.get("wrapper_off"):
         if parsed.rest:
-            analyse_words(parsed.rest, ctx.deeper(), info)
+            inner = replace(ctx, depth=ctx.depth + 1, project_runner=spec.wrapper_project)
+            analyse_words(parsed.rest, inner, info)
         return
     positionals = list(parsed.positionals)
     _kv_effects(positionals, spec, ctx, info)
