@@ -10,6 +10,7 @@ pydantic would cost more than the whole decision.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeAlias
@@ -107,10 +108,15 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _check_no_nul(value: Any, where: str = "call") -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise CallError(f"NUL byte in {where}: strings must not contain \\u0000")
+        if _SURROGATE.search(value):
+            raise CallError(f"invalid Unicode in {where}: a lone surrogate (\\ud800-\\udfff) is not a character")
     elif isinstance(value, dict):
         for k, v in value.items():
             _check_no_nul(k, f"a key of {where}")
@@ -175,7 +181,7 @@ def parse_call(obj: Any) -> ToolCall:
 
 
 def _build_shell(v: dict[str, Any]) -> ShellCall:
-    if len(v["command"].encode("utf-8", "surrogatepass")) > MAX_COMMAND_BYTES:
+    if len(v["command"].encode("utf-8")) > MAX_COMMAND_BYTES:
         raise CallError(f"shell command longer than {MAX_COMMAND_BYTES} bytes: split it up")
     return ShellCall(command=v["command"], cwd=v.get("cwd"))
 

@@ -69,7 +69,7 @@ def run_check(policy: str | None, workspace: str | None, file: str | None, out: 
         return 2
     try:
         for result in decide_lines(guard, _lines(stream)):
-            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+            out.write(json.dumps(result) + "\n")
             out.flush()
     finally:
         if stream is not sys.stdin.buffer:

@@ -579,8 +579,9 @@ _SETUID_SYMBOLIC = re.compile(r"^[ugoa]*[+=][rwxXst]*s")
 
 
 def _is_setuid_mode(mode: str) -> bool:
-    if re.fullmatch(r"[0-7]{1,4}", mode):
-        return len(mode) == 4 and int(mode[0]) & 0o6 != 0
+    """Whether a chmod mode sets the setuid or setgid bit (4755, 02755, u+s, g=s, +s)."""
+    if re.fullmatch(r"[0-7]+", mode):
+        return int(mode, 8) & 0o6000 != 0
     return any(_SETUID_SYMBOLIC.match(part) for part in mode.split(","))
 
 
