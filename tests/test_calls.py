@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from guardrail.calls import MAX_COMMAND_BYTES, FileCall, HttpCall, ShellCall, call_to_dict, parse_line
+from guardrail.calls import (
+    MAX_COMMAND_BYTES,
+    FileCall,
+    HttpCall,
+    ShellCall,
+    call_to_dict,
+    parse_line,
+)
 from guardrail.errors import CallError
 
 

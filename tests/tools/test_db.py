@@ -14,12 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from pydantic import ValidationError
+from support import require
 
 from guardrail.calls import DbCall
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import DatabaseConfig
 from guardrail.tools.db import DbExecutor, scrub
-from support import require
 
 # ---------------------------------------------------------------- config
 

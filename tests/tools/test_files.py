@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from support import require
 
 from guardrail.calls import FileCall, FileOp
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import ToolsConfig
 from guardrail.tools.files import FileExecutor, apply_mode
-from support import require
 
 
 @pytest.fixture

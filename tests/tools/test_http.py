@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from support import require_binary
 
 from guardrail.calls import HttpCall, ToolCall
 from guardrail.decision import Decision, FiredRule, Risk, Verdict
@@ -20,7 +21,6 @@ from guardrail.parsers.url import parse_url, resolve_addresses
 from guardrail.tools.base import ToolResult
 from guardrail.tools.config import ToolsConfig
 from guardrail.tools.http import HttpExecutor, _PinnedBackend
-from support import require_binary
 
 HUGE = 64 * 1024 * 1024
 
