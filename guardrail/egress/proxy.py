@@ -8,8 +8,9 @@ of it:
 
 - `CONNECT host:port` (absolute tunnels for https, git, pip, npm): decided as
   `GET https://host:port/` (see `gate`); on allow, `200` and then the bytes
-  are relayed both ways untouched: no TLS interception, so nothing inside
-  the tunnel (path, method, body) is seen;
+  are relayed both ways untouched (by splice(2) on Linux, see
+  `_splice_tunnel`): no TLS interception, so nothing inside the tunnel
+  (path, method, body) is seen;
 - plain HTTP in absolute form (`GET http://host/path HTTP/1.1`): decided on
   method, URL and headers, then sent on in origin form with the hop-by-hop
   headers dropped and `Connection: close`; the request body is relayed by
@@ -34,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
+import socket
 import sys
 import threading
 import time
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
     from guardrail.audit import AuditTrail
 
 CHUNK = 256 * 1024
+SPLICE = 1024 * 1024  # bytes per splice(2), and the pipe's size
+MAX_SPLICED = 128  # tunnels relayed by splice(2) at once; more go through asyncio
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -223,6 +228,9 @@ class EgressProxy:
         self.head_timeout = head_timeout
         self._gate_pool = ThreadPoolExecutor(workers, thread_name_prefix="egress-gate")
         self._audit_pool = ThreadPoolExecutor(1, thread_name_prefix="egress-audit")
+        # two threads per spliced tunnel, kept warm; past MAX_SPLICED, tunnels use asyncio
+        self._tunnel_pool = ThreadPoolExecutor(2 * MAX_SPLICED, thread_name_prefix="egress-tunnel")
+        self._spliced = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ serving
@@ -249,6 +257,7 @@ class EgressProxy:
     def close_pools(self) -> None:
         self._gate_pool.shutdown(wait=False, cancel_futures=True)
         self._audit_pool.shutdown(wait=True)
+        self._tunnel_pool.shutdown(wait=False)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client connection: one request or one tunnel, then close and record."""
@@ -394,9 +403,20 @@ class EgressProxy:
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
         out, back = Meter(), Meter()
-        await asyncio.gather(_pipe(reader, up_writer, out), _pipe(up_reader, writer, back))
-        conn.sent += out.moved
-        conn.received += back.moved
+        try:
+            if hasattr(os, "splice") and self._spliced < MAX_SPLICED:
+                self._spliced += 1
+                try:
+                    await _splice_tunnel(
+                        self._tunnel_pool, reader, writer, up_reader, up_writer, out, back
+                    )
+                finally:
+                    self._spliced -= 1
+            else:
+                await asyncio.gather(_pipe(reader, up_writer, out), _pipe(up_reader, writer, back))
+        finally:
+            conn.sent += out.moved
+            conn.received += back.moved
 
     async def _forward(
         self,
@@ -455,6 +475,98 @@ class Meter:
         if self.head.startswith(b"HTTP/1.") and self.head[9:12].isdigit():
             return int(self.head[9:12])
         return 0
+
+
+# ---------------------------------------------------------------- tunnels in the kernel
+
+
+async def _splice_tunnel(
+    pool: ThreadPoolExecutor,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    up_reader: asyncio.StreamReader,
+    up_writer: asyncio.StreamWriter,
+    out: Meter,
+    back: Meter,
+) -> None:
+    """Relay an established tunnel with splice(2), one thread per direction.
+
+    Why: the bytes of a tunnel are opaque to us, and copying them through
+    Python's streams costs most of loopback's throughput; splice moves them
+    socket -> pipe -> socket inside the kernel. The sockets are taken over
+    from asyncio (duplicated, then the transports dropped), after whatever
+    either side had already sent is passed on.
+    """
+    for stream in (writer, up_writer):
+        stream.transport.pause_reading()  # type: ignore[attr-defined]
+    early_out, early_back = _take_buffer(reader), _take_buffer(up_reader)
+    client, upstream = _take_socket(writer), _take_socket(up_writer)
+    try:
+        if early_out:
+            upstream.sendall(early_out)
+            out.add(early_out)
+        if early_back:
+            client.sendall(early_back)
+            back.add(early_back)
+        loop = asyncio.get_running_loop()
+        done = [
+            loop.run_in_executor(pool, _splice, client, upstream, out),
+            loop.run_in_executor(pool, _splice, upstream, client, back),
+        ]
+        try:
+            await asyncio.gather(*done)
+        except asyncio.CancelledError:
+            for sock in (client, upstream):  # wake both threads, wait for them, then close
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            await asyncio.wait(done)
+            raise
+    finally:
+        client.close()
+        upstream.close()
+
+
+def _take_buffer(reader: asyncio.StreamReader) -> bytes:
+    """What the stream already read and nobody consumed (StreamReader keeps it in `_buffer`)."""
+    buffer = getattr(reader, "_buffer", None)
+    if not buffer:
+        return b""
+    data = bytes(buffer)
+    buffer.clear()
+    return data
+
+
+def _take_socket(writer: asyncio.StreamWriter) -> socket.socket:
+    """A blocking duplicate of the stream's socket; the asyncio transport lets go of its own."""
+    raw = writer.get_extra_info("socket")
+    sock = socket.socket(fileno=os.dup(raw.fileno()))
+    sock.setblocking(True)
+    writer.transport.abort()
+    return sock
+
+
+def _splice(src: socket.socket, dst: socket.socket, meter: Meter) -> None:
+    """Move bytes src -> dst until src's EOF, then pass the EOF on; an error ends both ways."""
+    pipe_r, pipe_w = os.pipe()
+    try:
+        with contextlib.suppress(OSError, AttributeError):
+            fcntl.fcntl(pipe_w, fcntl.F_SETPIPE_SZ, SPLICE)
+        while True:
+            n = os.splice(src.fileno(), pipe_w, SPLICE)
+            if n == 0:
+                break
+            meter.moved += n
+            while n > 0:
+                n -= os.splice(pipe_r, dst.fileno(), n)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        for sock in (src, dst):  # a reset on one side: the other direction ends too
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+    finally:
+        os.close(pipe_r)
+        os.close(pipe_w)
 
 
 async def _pipe(
