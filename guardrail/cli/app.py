@@ -31,6 +31,7 @@ REGISTRY: list[tuple[str, str, str | None]] = [
     ("guardrail.cli.test_cmd", "test_command", "test"),
     ("guardrail.cli.scan", "scan_command", "scan"),
     ("guardrail.cli.scan", "replay_command", "replay"),
+    ("guardrail.cli.mcp", "mcp_app", "mcp"),
 ]
 
 
