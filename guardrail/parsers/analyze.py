@@ -317,6 +317,21 @@ class _LineAnalysis:
                     if res.path:
                         self.state.written[res.path] = DOWNLOADED if net else text
 
+    def _derived(self, variables: list[str]) -> tuple[set[str], set[int]]:
+        """The variables named, and those and the substitutions their values came from."""
+        names: set[str] = set()
+        subs: set[int] = set()
+        stack = list(variables)
+        while stack:
+            name = stack.pop()
+            if name in names:
+                continue
+            names.add(name)
+            refs, ids = self.parsed.derived.get(name, (set(), set()))
+            stack.extend(refs)
+            subs |= ids
+        return names, subs
+
     def _record_links(self, cmd: SimpleCommand) -> None:
         """`ln -s TARGET LINK`: later paths through LINK lead to TARGET (it does not exist yet)."""
         if not cmd.words or cmd.words[0].value not in ("ln", "link", "cp") or cmd.cwd is None:
@@ -386,7 +401,9 @@ class _LineAnalysis:
         feeders = self._infos_of(list(cmd.pipe_from))
         for word in iter_words(cmd):
             feeders.extend(self._infos_of(word.subs))
-            for var in word.variables:
+            names, subs = self._derived(word.variables)
+            feeders.extend(self._infos_of(sorted(subs)))
+            for var in names:
                 sources.append(("variable", None, None, var))
         for red in cmd.redirects:
             if red.op == "<" and red.target is not None:

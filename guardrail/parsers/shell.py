@@ -119,6 +119,8 @@ class ParsedLine:
     functions: dict[str, str] = field(default_factory=dict)  # name -> body text
     fork_bombs: list[str] = field(default_factory=list)
     tcp_redirect_fds: list[int] = field(default_factory=list)  # fds opened on /dev/tcp|udp
+    # variable -> (variables and substitution commands its value came from): X=$(cat .env)
+    derived: dict[str, tuple[set[str], set[int]]] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- walker
@@ -251,6 +253,7 @@ class Walker:
         self.functions: dict[str, str] = {}
         self.fork_bombs: list[str] = []
         self.tcp_fds: list[int] = []
+        self.derived: dict[str, tuple[set[str], set[int]]] = {}
         self.scope = _Scope(cwd, dict(variables or {}))
         self._sub_owner: list[int | None] = [None]
         self._func: list[str | None] = [None]
@@ -474,6 +477,12 @@ class Walker:
             value = None
         if name:
             self.scope.variables[name] = value
+            if value_node is not None:
+                refs = {v for w in words for v in w.variables}
+                subs = {i for w in words for i in w.subs}
+                if refs or subs:
+                    old_refs, old_subs = self.derived.get(name, (set(), set()))
+                    self.derived[name] = (old_refs | refs, old_subs | subs)
 
     def declaration(self, node: Any, depth: int) -> int:
         """export/declare/local/readonly/typeset: assignments, and a command for the policy."""
@@ -868,7 +877,7 @@ def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
     except RecursionError:
         too_complex = "nested too deeply"
     return ParsedLine(walker.commands, walker.errors, too_complex, walker.functions,
-                      walker.fork_bombs, walker.tcp_fds)
+                      walker.fork_bombs, walker.tcp_fds, walker.derived)
 
 
 def iter_words(cmd: SimpleCommand) -> Iterator[Word]:
