@@ -11,6 +11,7 @@ and written to the audit trail. A refused call is a tool result with
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -151,13 +152,14 @@ def make_server(guard: Any) -> Any:
 
 
 def serve(guard: Any, *, transport: str = "stdio", host: str = "127.0.0.1", port: int = 8848,
-          announce: Callable[[str], None] = print) -> None:
+          announce: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
+    """Serve until the client hangs up (stdio) or the process is interrupted / `stop` is set (HTTP)."""
     server = make_server(guard)
     try:
         if transport == "stdio":
             anyio.run(_serve_stdio, server)
         else:
-            anyio.run(_serve_http, server, host, port, announce)
+            anyio.run(_serve_http, server, host, port, announce, stop)
     finally:
         guard.close()
 
@@ -169,7 +171,8 @@ async def _serve_stdio(server: Any) -> None:
         await server.run(read, write, server.create_initialization_options())
 
 
-async def _serve_http(server: Any, host: str, port: int, announce: Callable[[str], None]) -> None:
+async def _serve_http(server: Any, host: str, port: int, announce: Callable[[str], None],
+                      stop: threading.Event | None) -> None:
     import uvicorn
 
     app = server.streamable_http_app(host=host)
@@ -183,3 +186,6 @@ async def _serve_http(server: Any, host: str, port: int, announce: Callable[[str
             await anyio.sleep(0.02)
         sock = web.servers[0].sockets[0].getsockname()
         announce(f"guardrail mcp serve: listening on http://{host}:{sock[1]}/mcp")
+        if stop is not None:
+            await anyio.to_thread.run_sync(stop.wait, abandon_on_cancel=True)
+            web.should_exit = True

@@ -3,7 +3,7 @@
     python -m tests.adapters.servers.scripted WORKSPACE ANSWERS proxy -- SERVER_CMD...
     python -m tests.adapters.servers.scripted WORKSPACE ANSWERS serve
 
-ANSWERS is a comma-separated list of allow_once/allow_session/deny (or "-"),
+GUARDRAIL_TEST_POLICY names the policy (default: default). ANSWERS is a comma-separated list of allow_once/allow_session/deny (or "-"),
 given in order by a StaticApprover; the requests it saw are appended as JSON
 lines to WORKSPACE/approver.log.
 """
@@ -11,6 +11,7 @@ lines to WORKSPACE/approver.log.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ class LoggingApprover(StaticApprover):
 def main(argv: list[str]) -> None:
     workspace, answers, mode, *rest = argv
     scripted: list[Any] = [a for a in answers.split(",") if a and a != "-"]
-    guard = Guard.from_policy(None, workspace=workspace, approver=LoggingApprover(scripted), no_sandbox=True)
+    guard = Guard.from_policy(os.environ.get("GUARDRAIL_TEST_POLICY"), workspace=workspace, approver=LoggingApprover(scripted), no_sandbox=True)
     if mode == "proxy":
         from guardrail.adapters.mcp_proxy import run_proxy
 
