@@ -61,7 +61,7 @@ if TYPE_CHECKING:
     ToolsConfig: TypeAlias = Any
     McpConfig: TypeAlias = Any
 else:
-    CommandSpec = _optional_model("guardrail.parsers.commands", "CommandSpec")
+    CommandSpec = _optional_model("guardrail.parsers.command_spec", "CommandSpec")
     SandboxConfig = _optional_model("guardrail.sandbox.config", "SandboxConfig")
     ApprovalConfig = _optional_model("guardrail.approval.config", "ApprovalConfig")
     DatabaseConfig = _optional_model("guardrail.tools.config", "DatabaseConfig")
