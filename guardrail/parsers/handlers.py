@@ -862,9 +862,10 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
         elif opt in ("--netrc-file",):
             add_path(info, "read", w, ctx)
         elif opt in ("--unix-socket", "--abstract-unix-socket"):
-            if v is None or "docker.sock" in v or "containerd.sock" in v or "podman.sock" in v:
+            if v is None:
+                code(info, "dynamic", f"curl speaks to a local socket not known before it runs: {w.raw}", ctx)
+            elif "docker.sock" in v or "containerd.sock" in v or "podman.sock" in v:
                 info.tags.add("privilege")
-                code(info, "dynamic", f"curl speaks to a local socket {w.raw}", ctx) if v is None else None
                 info.effects.append(exec_effect(name, words, ctx, spec, flags=flags, tags={"privilege", "docker_socket"}))
         elif opt in ("-x", "--proxy", "--preproxy", "--socks4", "--socks4a", "--socks5", "--socks5-hostname"):
             proxy = (v or "").split("://", 1)[-1].rsplit("@", 1)[-1]
@@ -1516,14 +1517,26 @@ def docker(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
             if (opt in ("--pid", "--network", "--net", "--ipc", "--uts", "--userns", "--cgroupns") and v == "host") or opt == "--cap-add" or (opt == "--security-opt" and ("unconfined" in v or "no-new-privileges=false" in v or "label=disable" in v)) or opt == "--device":
                 tags.add("privilege")
             elif opt in ("-v", "--volume"):
-                if w.value is None or _host_mount(v.split(":", 1)[0], ctx):
+                source = (w.value if w.value is not None else w.prefix).split(":", 1)[0]
+                if _host_mount(source, ctx):
                     tags.add("privilege")
+                elif w.value is None and not _inside_prefix(w.prefix, ctx):
+                    tags.add("unknown_mount")
             elif opt == "--mount":
                 src = re.search(r"(?:^|,)(?:source|src)=([^,]*)", v)
-                if w.value is None or (src and _host_mount(src.group(1), ctx)):
+                if src and _host_mount(src.group(1), ctx):
                     tags.add("privilege")
+                elif w.value is None:
+                    tags.add("unknown_mount")
     info.tags.update(tags)
     info.effects.append(exec_effect(name, words, ctx, spec, subcommand=sub, flags=flags, tags=tags))
+
+
+def _inside_prefix(prefix: str, ctx: Ctx) -> bool:
+    """A mount source known up to `prefix` that already lies inside the workspace."""
+    from guardrail.parsers.paths import resolve_prefix
+
+    return resolve_prefix(prefix, ctx.cwd, ctx.paths).location in ("inside", "scratch")
 
 
 def _host_mount(src: str, ctx: Ctx) -> bool:

@@ -823,7 +823,11 @@ class Walker:
             word.subs.extend(ids)
             if t == "process_substitution":
                 word.process_sub = self.text(node)[0]
-            word.parts.append(None)
+                word.parts.append(None)
+            elif self._is_pwd(ids):
+                word.parts.append(self.scope.cwd)  # $(pwd) is the working directory
+            else:
+                word.parts.append(None)
         elif t == "arithmetic_expansion":
             self.scan_subs(node, depth, word)
             word.parts.append(None)
@@ -834,6 +838,14 @@ class Walker:
         else:
             self.scan_subs(node, depth, word)
             word.parts.append(None)
+
+    def _is_pwd(self, ids: list[int]) -> bool:
+        if len(ids) != 1:
+            return False
+        cmd = self.commands[ids[0]]
+        values = [w.value for w in cmd.words]
+        return (bool(values) and values[0] == "pwd" and all(v in ("-L", "-P") for v in values[1:])
+                and not cmd.redirects)
 
     def _braced_expansion(self, node: Any, depth: int, word: Word) -> None:
         text = self.text(node)
