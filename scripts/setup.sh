@@ -45,4 +45,5 @@ fi
 if [ $full -eq 1 ]; then
   PYTHON=.venv/bin/python bash .ci/setup-docker.sh
   PYTHON=.venv/bin/python bash .ci/setup-postgres.sh >/dev/null
+  PYTHON="$PY" bash tests/adapters/install_reference_servers.sh  # MCP reference servers for the proxy tests
 fi
