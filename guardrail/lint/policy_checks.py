@@ -23,7 +23,16 @@ from typing import Any
 from guardrail.decision import Verdict
 from guardrail.errors import PolicyError, PolicyExampleError
 from guardrail.lint.findings import Finding, Suppressions, display_path, inline_ignores
-from guardrail.lint.shadowing import Answer, covers, narrow_keys, prefilter_keys
+from guardrail.lint.shadowing import (
+    Answer,
+    clear_cache,
+    covers,
+    narrow_keys,
+    narrow_names,
+    prefilter_keys,
+    quick_reject,
+    samples_of,
+)
 from guardrail.policy import matchers as m
 from guardrail.policy.compiled import CompiledRule
 
@@ -276,14 +285,32 @@ def _looks_like_typo(value: str, close: str) -> bool:
 def _shadow_findings(
     every: Sequence[CompiledRule], mine: Sequence[tuple[CompiledRule, Any]], path: str
 ) -> Iterator[Finding]:
+    clear_cache()
     by_kind: dict[str, list[tuple[CompiledRule, frozenset[str]]]] = {}
+    by_name: dict[tuple[str, str], list[tuple[CompiledRule, frozenset[str]]]] = {}
+    names_of = {id(rule): narrow_names(rule) for rule in every}
     for rule in every:
-        by_kind.setdefault(rule.kind, []).append((rule, prefilter_keys(rule)))
+        item = (rule, prefilter_keys(rule))
+        pin = names_of[id(rule)]
+        if pin is None:
+            by_kind.setdefault(rule.kind, []).append(item)
+        for name in pin or ():
+            by_name.setdefault((rule.kind, name), []).append(item)
     for narrow, entry in mine:
         keys = narrow_keys(narrow)
         best: tuple[Answer, CompiledRule] | None = None
-        for wide, wide_keys in by_kind.get(narrow.kind, ()):
+        names = names_of[id(narrow)]
+        samples = samples_of(narrow)
+        # a wide rule naming commands covers only when it names every one the narrow rule has
+        pinned = [
+            (r, k) for r, k in by_name.get((narrow.kind, min(names)), []) if names <= (names_of[id(r)] or names)
+        ] if names else []
+        candidates = sorted({id(r): (r, k) for r, k in [*by_kind.get(narrow.kind, ()), *pinned]}.values(),
+                            key=lambda item: item[0].order)
+        for wide, wide_keys in candidates:
             if wide is narrow or wide.verdict < narrow.verdict or not wide_keys <= keys:
+                continue
+            if quick_reject(wide, samples):
                 continue
             answer = covers(wide, narrow)
             if answer is Answer.NO:

@@ -13,6 +13,7 @@ stronger decision never changes a decision: it is shadowed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
@@ -37,8 +38,26 @@ def _key(condition: Any) -> str:
     return type(condition).__name__
 
 
+_STATES: dict[int, tuple[Any, Any]] = {}  # id -> (object, state): the object is kept alive
+
+
+def clear_cache() -> None:
+    _STATES.clear()
+
+
 def _state(value: Any) -> Any:
-    """A comparable form of a matcher (matchers define no equality of their own)."""
+    """A comparable form of a matcher (matchers define no equality of their own); memoised."""
+    if isinstance(value, str | int | bool | frozenset) or value is None:
+        return value
+    found = _STATES.get(id(value))
+    if found is not None and found[0] is value:
+        return found[1]
+    state = _compute_state(value)
+    _STATES[id(value)] = (value, state)
+    return state
+
+
+def _compute_state(value: Any) -> Any:
     if isinstance(value, m.Rx):
         return ("rx", value.pattern, value.flags)
     if isinstance(value, m.Strings | m.Paths):
@@ -64,13 +83,17 @@ def _strings_within(narrow: m.Strings, wide: m.Strings) -> Answer:
         return Answer.YES
     if wide.exact_only() is not None:  # a glob or regex matches more strings than a finite set
         return Answer.NO
+    if not all(wide.matches(x) for x in _string_samples(narrow)):
+        return Answer.NO
     return Answer.UNKNOWN
 
 
 def _paths_within(narrow: m.Paths, wide: m.Paths) -> Answer:
     if _same(narrow, wide):
         return Answer.YES
-    if not all(wide.matches(p) for p in narrow.full):
+    if not all(wide.matches(p) for p in narrow.full) or not all(
+        wide.matches(p) for p in _path_samples(narrow)
+    ):
         return Answer.NO
     only_full = (
         not narrow.names
@@ -218,6 +241,63 @@ def prefilter_keys(rule: CompiledRule) -> frozenset[str]:
     return frozenset(_key(c) for c in rule.conditions if not isinstance(c, m.Either | m.Not))
 
 
+def command_pin(rule: CompiledRule) -> frozenset[str] | None:
+    """The exact names a rule's top-level `command`/`statement` condition allows, if that is all it is."""
+    for condition in rule.conditions:
+        if isinstance(condition, m.StrField) and condition.attr in ("command", "statement"):
+            return condition.matcher.exact_only()
+    return None
+
+
+def narrow_names(rule: CompiledRule) -> frozenset[str] | None:
+    """The exact names every effect the rule matches has: its pin, or the union over `any:`."""
+    pin = command_pin(rule)
+    if pin is not None:
+        return pin
+    for condition in rule.conditions:
+        if isinstance(condition, m.Either):
+            names: set[str] = set()
+            for alternative in condition.alternatives:
+                alt = command_pin(CompiledRule(rule.id, rule.verdict, rule.risk, rule.kind, alternative, "", "", 0))
+                if alt is None:
+                    return None
+                names |= alt
+            return frozenset(names)
+    return None
+
+
+_SAMPLE_SUBS = (
+    ("(?:/[^/]+)+", "/x"), ("(?:/[^/]+)*", ""), ("[^/]*", "x"), ("[^/]+", "x"), ("[^/]", "x"),
+    (".*", "x"), (".", "x"),
+)
+
+
+def _regex_samples(rx: m.Rx | None) -> list[str]:
+    """Strings a glob-made regex should match: wildcards replaced by `x` (checked by the caller)."""
+    if rx is None:
+        return []
+    out = []
+    for part in rx.pattern.split("|"):
+        text = part.removeprefix("(?:").removesuffix(")").removeprefix("(?s:").removesuffix(")\\Z")
+        text = text.removesuffix("\\Z").removesuffix(")")
+        for old, new in _SAMPLE_SUBS[:-1]:
+            text = text.replace(old, new)
+        text = re.sub(r"\\(.)", r"\1", text)
+        out.append(text)
+    return out
+
+
+def _path_samples(matcher: m.Paths) -> list[str]:
+    samples = [f"/guardrail-sample/{s}" for s in _regex_samples(matcher.names_rx)]
+    samples += [s if s.startswith("/") else "/guardrail-sample" + s for s in _regex_samples(matcher.full_rx)]
+    samples += [f"/guardrail-sample/{n}" for n in matcher.names]
+    return [x for x in samples if matcher.matches(x)]
+
+
+def _string_samples(matcher: m.Strings) -> list[str]:
+    return [x for x in _regex_samples(matcher.glob) if matcher.matches(x)]
+
+
 def narrow_keys(rule: CompiledRule) -> frozenset[str]:
     keys = {_key(c) for c in rule.conditions}
     for condition in rule.conditions:
@@ -225,3 +305,30 @@ def narrow_keys(rule: CompiledRule) -> frozenset[str]:
             for alternative in condition.alternatives:
                 keys.update(_key(c) for c in alternative)
     return frozenset(keys)
+
+
+def samples_of(rule: CompiledRule) -> dict[str, list[str]]:
+    """Values every effect of some kind the rule matches may carry, per attribute (computed once)."""
+    out: dict[str, list[str]] = {}
+    for condition in rule.conditions:
+        if isinstance(condition, m.PathField):
+            full = [v for v in condition.matcher.full if condition.matcher.matches(v)]
+            out["path:" + condition.attr] = [*full, *_path_samples(condition.matcher)]
+        elif isinstance(condition, m.StrField):
+            exact = [v for v in condition.matcher.exact if condition.matcher.matches(v)]
+            out["str:" + condition.attr] = [*exact, *_string_samples(condition.matcher)]
+    return out
+
+
+def quick_reject(wide: CompiledRule, samples: dict[str, list[str]]) -> bool:
+    """True when a value the narrow rule matches fails one of the wide rule's top-level conditions."""
+    for condition in wide.conditions:
+        if isinstance(condition, m.PathField):
+            values = samples.get("path:" + condition.attr)
+        elif isinstance(condition, m.StrField):
+            values = samples.get("str:" + condition.attr)
+        else:
+            continue
+        if values and not all(condition.matcher.matches(v) for v in values):
+            return True
+    return False
