@@ -8,5 +8,7 @@ bash scripts/setup.sh --full
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check guardrail tests bench examples
 echo "== mypy"; mypy guardrail
+echo "== guardrail lint"; python -m guardrail lint policies/
+echo "== guardrail test"; python -m guardrail test policies/
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider "$@"
