@@ -1,4 +1,8 @@
-"""Every case in tests/policy_cases/default_cases.yaml gets the decision the spec requires."""
+"""Every case in policies/tests/default.yaml gets the decision the spec requires.
+
+The same file is what `guardrail test policies/` runs; here each case is a
+pytest case of its own, against the spec's workspace layout.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ from spec_fixtures import spec_workspace
 
 from guardrail.pipeline import Guard
 
-CASES = yaml.safe_load((Path(__file__).parent / "policy_cases" / "default_cases.yaml").read_text())
+CASES = [tuple(case[:2]) for case in yaml.safe_load(
+    (Path(__file__).parent.parent / "policies" / "tests" / "default.yaml").read_text())["tests"]]
 
 
 @pytest.fixture(scope="module")
