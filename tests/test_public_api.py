@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,13 +22,12 @@ def test_check_path_imports_nothing_heavy(tmp_path: Path) -> None:
     env_home = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     call = b'{"tool": "shell", "command": "git status && ls src"}\n'
     probe = (
-        "import sys, runpy; sys.argv = ['guardrail', 'check', '--workspace', %r]; "
+        f"import sys; sys.argv = ['guardrail', 'check', '--workspace', {str(tmp_path)!r}]; "
         "import guardrail.cli as c; rc = c.main(sys.argv[1:]); "
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'typer', 'rich', 'pydantic', 'docker', 'httpx', 'sqlglot', 'click'}); "
-        "print('HEAVY', ','.join(heavy), file=sys.stderr)" % str(tmp_path)
+        "print('HEAVY', ','.join(heavy), file=sys.stderr)"
     )
-    import os
 
     env = {**os.environ, **env_home}
     subprocess.run([sys.executable, "-c", probe], input=call, capture_output=True, env=env, check=True)  # fills the cache
