@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import math
 import os
@@ -250,22 +251,32 @@ class DockerSandbox:
 
         if self._prune:
             prune_stale(self.client)
-        for _ in range(5):
+        deadline = time.monotonic() + START_WAIT
+        for attempt in itertools.count():
+            if attempt and time.monotonic() > deadline:
+                break
+            if attempt:  # a concurrent start holds the name but is not inspectable yet
+                time.sleep(min(0.02 * attempt, 0.2))
             try:
                 existing = self.client.containers.get(self.name)
             except docker.errors.NotFound:
                 existing = None
             if existing is not None:
-                if (
-                    existing.status == "running"
-                    and existing.labels.get(LABEL_CONFIG) == self._config_hash()
-                ):
+                fits = existing.labels.get(LABEL_CONFIG) == self._config_hash()
+                if fits and existing.status in ("created", "running"):
+                    try:  # another process may be starting it this very moment
+                        self._wait_ready(existing)
+                    except (SandboxError, docker.errors.NotFound):
+                        remove_container(existing)
+                        continue
                     self._oom_seen = self._read_oom_count(existing)
                     return existing
-                remove_container(existing)
+                remove_container(existing)  # stopped, or made for another policy or version
                 continue
             try:
                 container = self._create()
+            except docker.errors.NotFound:  # removed between create and start
+                continue
             except docker.errors.APIError as exc:
                 if exc.status_code == 409:  # a concurrent start, or a removal in flight
                     continue
@@ -871,14 +882,34 @@ def managed_containers(client: Any, *, all_states: bool = True) -> list[Any]:
     )
 
 
-def prune_stale(client: Any) -> list[str]:
-    """Remove guardrail containers that are not running (crashed, stopped, never started)."""
+def prune_stale(client: Any, *, created_grace: float = 60.0) -> list[str]:
+    """Remove guardrail containers that stopped, or were created and never started.
+
+    A container only just created may be another process's start in
+    progress: it is left alone for `created_grace` seconds.
+    """
     removed = []
     for container in managed_containers(client):
-        if container.status != "running":
+        status = container.status
+        if status == "created" and _age(container) < created_grace:
+            continue
+        if status not in ("running", "restarting", "removing"):
             remove_container(container)
             removed.append(container.name)
     return removed
+
+
+def _age(container: Any) -> float:
+    """Seconds since the container was created (0 when unknown: treated as new)."""
+    from datetime import UTC, datetime
+
+    created = str(container.attrs.get("Created", ""))
+    try:
+        # "2026-11-30T04:10:00.123456789Z": Python parses at most microseconds
+        stamp = datetime.fromisoformat(created[:26].rstrip("Z") + "+00:00")
+    except ValueError:
+        return 0.0
+    return (datetime.now(UTC) - stamp).total_seconds()
 
 
 def iter_sessions(client: Any) -> Iterator[dict[str, str]]:

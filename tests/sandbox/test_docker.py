@@ -37,6 +37,7 @@ from guardrail.sandbox.docker import (
     DockerSandbox,
     guardrail_version,
     managed_containers,
+    prune_stale,
 )
 
 pytestmark = pytest.mark.docker
@@ -379,16 +380,23 @@ def _gone(box: DockerSandbox, cmdline: bytes, within: float = 5.0) -> bool:
 
 
 def test_stale_containers_are_pruned_at_start(client: Any, area: Path) -> None:
-    stale = client.containers.create(
-        IMAGE, ["true"], labels={LABEL_MANAGED: "true", LABEL_SESSION: PREFIX + "stale"}
-    )
+    import docker.errors
+
+    labels = {LABEL_MANAGED: "true", LABEL_SESSION: PREFIX + "stale"}
+    exited = client.containers.create(IMAGE, ["true"], labels=labels)  # a crashed session
+    exited.start()
+    exited.wait(timeout=30)
+    unstarted = client.containers.create(IMAGE, ["true"], labels=labels)
     sandbox = DockerSandbox(CONFIG, area / "ws", PREFIX + "pruner", client=client)
     sandbox.start()
     sandbox.close()
-    import docker.errors
-
     with pytest.raises(docker.errors.NotFound):
-        stale.reload()
+        exited.reload()
+    # One created but not started may be another process's start in progress: kept a while.
+    unstarted.reload()
+    assert prune_stale(client, created_grace=0) == [unstarted.name]
+    with pytest.raises(docker.errors.NotFound):
+        unstarted.reload()
 
 
 def test_idle_session_stops_itself(client: Any, area: Path) -> None:
@@ -435,3 +443,23 @@ def test_missing_image_says_how_to_build_one(client: Any, area: Path) -> None:
     assert result.exit_code == -1
     assert "guardrail sandbox build-image" in (result.error or "")
     sandbox.close()
+
+
+def test_concurrent_starts_share_one_container(client: Any, area: Path) -> None:
+    boxes = [DockerSandbox(CONFIG, area / "ws", PREFIX + "race", client=client) for _ in range(3)]
+    results: list[ExecResult] = []
+    threads = [
+        threading.Thread(target=lambda b=b: results.append(b.exec("echo ok", cwd="/")))
+        for b in boxes
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert [r.stdout for r in results] == [b"ok\n"] * 3, results
+        assert len({b._container.id for b in boxes if b._container is not None}) == 1
+    finally:
+        for box in boxes[1:]:
+            box.release()
+        boxes[0].close()
