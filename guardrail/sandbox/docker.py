@@ -213,6 +213,7 @@ class DockerSandbox:
         self._oom_seen = 0
         self._lock = threading.Lock()
         self._use_runner = runner
+        self._runner_lock = threading.Lock()
         self._runner: Runner | None = None
         self._runner_failures = 0
         self._calls = 0
@@ -551,6 +552,10 @@ class DockerSandbox:
 
     def _runner_for_call(self) -> Runner | None:
         """The running runner, started when due; None means: use one exec per call."""
+        with self._runner_lock:  # calls from several threads start one runner, not several
+            return self._runner_due()
+
+    def _runner_due(self) -> Runner | None:
         if self._use_runner is False or self._runner_failures >= RUNNER_MAX_FAILURES:
             return None
         if self._use_runner is None and self._calls < 2:
