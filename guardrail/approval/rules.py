@@ -115,6 +115,7 @@ def rules_for_matches(
             "id": rule_id,
             "description": description,
             "decision": "allow",
+            "overrides": True,  # sets aside the base policy's asks on this effect; denies stay
             "risk": risk,
             "match": match,
             "examples": {"match": example if isinstance(example, list) else [example]},

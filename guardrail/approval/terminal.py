@@ -186,12 +186,6 @@ class TerminalApprover:
             return None
         console.print("[green]Allowed. Added to .guardrail/policy.yaml:[/green]")
         console.print(Syntax(printable(rules_yaml(rules)), "yaml", theme="ansi_dark"))
-        asking = sorted({f.rule_id for f in req.decision.fired if f.verdict is Verdict.ASK} - {"fallback"})
-        if asking:
-            console.print(
-                f"[yellow]Note: {printable(', '.join(asking))} still ask(s) for such calls: an allow rule "
-                "does not outweigh an ask (deny > ask > allow).[/yellow]"
-            )
         return ",".join(r["id"] for r in rules)
 
 

@@ -258,7 +258,7 @@ def narrow_names(rule: CompiledRule) -> frozenset[str] | None:
         if isinstance(condition, m.Either):
             names: set[str] = set()
             for alternative in condition.alternatives:
-                alt = command_pin(CompiledRule(rule.id, rule.verdict, rule.risk, rule.kind, alternative, "", "", 0))
+                alt = command_pin(CompiledRule(rule.id, rule.verdict, rule.risk, rule.kind, alternative, "", "", 0, rule.overrides))
                 if alt is None:
                     return None
                 names |= alt

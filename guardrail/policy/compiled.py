@@ -23,7 +23,7 @@ FORMAT = 2
 class CompiledRule(_Node):
     """One rule, ready to test: the effect kind it matches and its conditions (all must hold)."""
 
-    FIELDS = ("id", "verdict", "risk", "kind", "conditions", "description", "origin", "order")
+    FIELDS = ("id", "verdict", "risk", "kind", "conditions", "description", "origin", "order", "overrides")
     __slots__ = FIELDS
     id: str
     verdict: Verdict
@@ -33,6 +33,7 @@ class CompiledRule(_Node):
     description: str
     origin: str  # file:line of the rule, for explanations
     order: int  # position in the effective policy; fired rules are reported in this order
+    overrides: bool  # an allow that sets aside other rules' asks on the effects it matches
 
     def matches(self, effect: Any) -> bool:
         if effect.kind != self.kind:

@@ -613,7 +613,7 @@ class RuleCompiler:
         line, _col = entry.source.position(entry.loc) or (0, 0)
         origin = f"{entry.source.path}:{line}"
         return CompiledRule(
-            rule.id, verdict, risk, kind, conditions, rule.description, origin, order
+            rule.id, verdict, risk, kind, conditions, rule.description, origin, order, rule.overrides
         )
 
     def conditions(

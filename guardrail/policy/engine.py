@@ -53,6 +53,9 @@ def evaluate(
     fired_rules: list[FiredRule] = []
     for effect in effects:
         rules = matching_rules(effect, policy)
+        if any(rule.overrides and rule.verdict is Verdict.ALLOW for rule in rules):
+            # a narrow allow that sets aside asks (a project's "always allow"); denies stay
+            rules = [rule for rule in rules if rule.verdict is not Verdict.ASK]
         if not rules:
             fired_rules.append(
                 FiredRule(

@@ -380,9 +380,17 @@ class Rule(Strict):
         False,
         description="Turn the rule off; {id: X, disabled: true} removes rule X of a base policy.",
     )
+    overrides: bool = Field(
+        False,
+        description="For an allow rule: on an effect it matches, the asks of other rules (and the "
+        "fallback) no longer apply, so a project can allow narrowly what its base asks about. "
+        "A deny always applies.",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Rule:
+        if self.overrides and self.decision not in (None, "allow"):
+            raise ValueError(f"rule {self.id!r}: `overrides: true` is only for allow rules")
         if self.disabled:
             return self
         missing = [name for name in ("decision", "match") if getattr(self, name) is None]
