@@ -315,6 +315,7 @@ class DockerSandbox:
             tmpfs={"/tmp": f"rw,nosuid,nodev,size={self.config.tmpfs_size},mode=1777"},
             mounts=[
                 Mount(target=str(self.workspace), source=str(self.workspace), type="bind"),
+                *self._state_mounts(),
                 *self._egress_mounts(),
             ],
             pids_limit=self.config.pids_limit,
@@ -333,6 +334,21 @@ class DockerSandbox:
         container.start()
         self._wait_ready(container)
         return container
+
+    def _state_mounts(self) -> list[Any]:
+        """guardrail's own state in the workspace (.guardrail/: project policy, session
+        approvals, audit trail) is read-only inside: sandboxed code must not grant
+        itself permissions or rewrite the trail."""
+        from docker.types import Mount
+
+        state = self.workspace / ".guardrail"
+        try:
+            state.mkdir(mode=0o700, exist_ok=True)
+        except OSError:
+            return []
+        if state.is_symlink() or not state.is_dir():
+            return []
+        return [Mount(target=str(state), source=str(state), type="bind", read_only=True)]
 
     # `sandbox.network: policy`: the egress socket's directory, the forwarder, the
     # proxy variables (guardrail/egress/wiring.py). The caller serves the proxy on

@@ -224,6 +224,19 @@ def test_cannot_write_outside_the_workspace(box: DockerSandbox, area: Path) -> N
     assert not Path("/tmp", marker).exists()
 
 
+def test_guardrail_state_is_read_only_inside(box: DockerSandbox, area: Path) -> None:
+    """Sandboxed code cannot grant itself approvals or rewrite the audit trail."""
+    ws = area / "ws"
+    state = ws / ".guardrail"
+    (state / "policy.yaml").write_text("version: 1\n")  # the sandbox made .guardrail/ at start
+    result = box.exec("echo 'rules: []' >> .guardrail/policy.yaml; mkdir .guardrail/sessions",
+                      cwd=str(ws))
+    assert result.exit_code != 0
+    assert (state / "policy.yaml").read_text() == "version: 1\n"
+    assert not (state / "sessions").exists()
+    assert box.exec("echo ok > other.txt", cwd=str(ws)).exit_code == 0
+
+
 def test_cannot_read_the_host_home(box: DockerSandbox, area: Path) -> None:
     secret = area / "home" / ".ssh" / "id_rsa"
     result = run(box, f"cat {secret}; ls {area / 'home'}; cat /root/.bash_history")
