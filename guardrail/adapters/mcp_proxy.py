@@ -235,7 +235,7 @@ async def run_proxy(command: list[str], guard: Any, *, server_name: str | None =
         name = server_name or init.server_info.name
         approver = McpApprover(guard, elicitation=rules.elicitation)
         proxy = McpProxy(guard, rules, downstream, name, approver, audit)
-        server: Server[Any] = Server(f"guardrail-proxy:{name}", version=guardrail.__version__,
+        server: Server[Any] = Server(f"guardrail-proxy:{name}", version=getattr(guardrail, "__version__", "0"),
                                      instructions=init.instructions, **handlers(proxy, init.capabilities))
         async with stdio_server() as (server_read, server_write):
             await server.run(server_read, server_write, server.create_initialization_options())

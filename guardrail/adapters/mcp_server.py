@@ -145,7 +145,7 @@ def make_server(guard: Any) -> Any:
     import guardrail
 
     tools = GuardrailTools(guard)
-    return Server("guardrail", version=guardrail.__version__,
+    return Server("guardrail", version=getattr(guardrail, "__version__", "0"),
                   instructions="guardrail's tools: every call is checked by a policy, may need a human's approval, "
                   "and runs sandboxed. A refused call says why and which rule; adapt instead of retrying.",
                   on_list_tools=tools.list_tools, on_call_tool=tools.call_tool)
