@@ -123,6 +123,7 @@ class Guard:
         self._audit_setting = audit
         self._trail: Any = None
         self._executors = executors
+        self._egress: Any = None
 
     @classmethod
     def from_policy(cls, name_or_path: str | os.PathLike[str] | None = None, *,
@@ -144,7 +145,10 @@ class Guard:
         self.close()
 
     def close(self) -> None:
-        """Release the session's sandbox and the executors' connections."""
+        """Release the session's sandbox (it stays warm), the egress proxy and the executors."""
+        if self._egress is not None:
+            self._egress.stop()
+            self._egress = None
         if self._sandbox is not None and hasattr(self._sandbox, "release"):
             self._sandbox.release()
         if self._executors is not None:
@@ -223,9 +227,36 @@ class Guard:
             from guardrail.sandbox import open_sandbox
             from guardrail.sandbox.config import config_from_policy
 
-            self._sandbox = open_sandbox(config_from_policy(self.policy.sandbox), Path(self.workspace.root),
-                                         self.session, self.no_sandbox, image=self.image)
+            config = config_from_policy(self.policy.sandbox)
+            self._sandbox = open_sandbox(config, Path(self.workspace.root), self.session,
+                                         self.no_sandbox, image=self.image)
+            if config.network == "policy" and not self.no_sandbox:
+                self._start_egress(self._sandbox)
         return self._sandbox
+
+    def _start_egress(self, sandbox: Any) -> None:
+        """`sandbox.network: policy`: serve the egress proxy on the sandbox's socket.
+
+        Every connection from the sandbox is then decided by this guard's
+        policy (HTTP rules, resolved addresses), an ask goes to its approver,
+        and each connection is written to its audit trail.
+        """
+        from guardrail.approval.session import SessionMemory
+        from guardrail.egress import EgressGate, EgressProxy, serve_in_thread, socket_path
+
+        try:
+            memory: Any = SessionMemory(self.workspace.root, self.session)
+        except Exception:
+            memory = None
+        gate = EgressGate(self.check, approver=self.approver, memory=memory, session=self.session,
+                          workspace=self.workspace.root, approval_timeout=self.approval_config.timeout)
+        proxy = EgressProxy(gate, audit=self.trail, session=self.session)
+        path = socket_path(sandbox.name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        self._egress = serve_in_thread(proxy, unix_path=path)
 
     @property
     def executors(self) -> Any:
