@@ -19,10 +19,10 @@ Role = Literal[
 ]  # fmt: skip
 Handler = Literal[
     "shell", "eval", "source", "exec", "command_builtin", "interpreter", "deno", "bun", "busybox",
-    "watch", "script_cmd", "trap", "alias", "env", "set", "declare", "hostname", "sysctl", "crontab",
+    "watch", "trap", "alias", "env", "set", "declare", "hostname", "sysctl", "crontab",
     "mktemp", "chmod", "chmod_like", "chown", "tar", "zip", "unzip", "rsync", "scp", "find", "xargs",
     "curl", "wget", "httpie", "ssh", "nc", "socat", "openssl", "dns", "gh", "git", "sql_client",
-    "docker", "pip", "split", "sevenzip",
+    "docker",
 ]  # fmt: skip
 
 

@@ -25,7 +25,6 @@ from guardrail.parsers.commands import (
     analyse_words,
     code,
     exec_effect,
-    generic,
     handler,
     host_effect,
     parse_args,
@@ -263,10 +262,6 @@ def watch(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
     else:
         code(info, "dynamic", "watch of a command not known before it runs", ctx)
 
-
-@handler("script_cmd")
-def script_cmd(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    generic(name, words, spec, ctx, info)
 
 
 @handler("trap")
@@ -1553,19 +1548,7 @@ def _host_mount(src: str, ctx: Ctx) -> bool:
     return norm in ("/var", "/usr", "/bin", "/sbin", "/lib", "/run", "/var/run") or norm.startswith(home + "/.ssh")
 
 
-@handler("pip")
-def pip(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    generic(name, words, spec, ctx, info)
 
-
-@handler("split")
-def split(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    generic(name, words, spec, ctx, info)
-
-
-@handler("sevenzip")
-def sevenzip(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    info.effects.append(exec_effect(name, words, ctx, spec))
 
 
 __all__ = ["DOWNLOADED"]
