@@ -34,3 +34,15 @@ def _call(item: Any) -> dict[str, Any]:
 def test_spec_case(guard: Guard, item: Any, expected: str) -> None:
     decision = guard.check(_call(item))
     assert str(decision.verdict) == expected, decision.reason
+
+
+@pytest.fixture(scope="module")
+def ci_guard() -> Iterator[Guard]:
+    for ws, _home in spec_workspace():
+        yield Guard.from_policy("ci", workspace=ws)
+
+
+@pytest.mark.parametrize(("item", "expected"), CASES, ids=[str(c[0])[:60] for c in CASES])
+def test_ci_policy_denies_what_the_default_asks(ci_guard: Guard, item: Any, expected: str) -> None:
+    decision = ci_guard.check(_call(item))
+    assert str(decision.verdict) == ("deny" if expected == "ask" else expected), decision.reason

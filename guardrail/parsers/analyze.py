@@ -22,7 +22,15 @@ import re
 from dataclasses import dataclass, field
 
 from guardrail.effects import CodeEffect, Effect, FlowEffect, NetEffect, PathEffect
-from guardrail.parsers.commands import DOWNLOADED, Catalog, Ctx, Info, analyse_words, path_effect
+from guardrail.parsers.commands import (
+    DOWNLOADED,
+    Catalog,
+    Ctx,
+    Info,
+    analyse_words,
+    env_assignment,
+    path_effect,
+)
 from guardrail.parsers.paths import PathContext, Resolved, expand_home, resolve
 from guardrail.parsers.shell import ParsedLine, SimpleCommand, Word, iter_words, parse_line
 
@@ -128,6 +136,8 @@ class _LineAnalysis:
         ctx = Ctx(self.state.paths, self.state.catalog, cmd, self._recurse, self.state.depth,
                   self._find_upstream(cmd), stdin_text, self.state.links)
         try:
+            for name, value in cmd.assignments:
+                env_assignment(name, value, ctx, info)
             analyse_words(cmd.words, ctx, info)
         except RecursionError:
             info.effects.append(CodeEffect("too_complex", "command nested too deeply", cmd.text))

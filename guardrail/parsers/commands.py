@@ -377,6 +377,32 @@ def code(info: Info, kind: str, detail: str, ctx: Ctx) -> None:
     info.effects.append(CodeEffect(kind, detail, ctx.cmd.text))  # type: ignore[arg-type]
 
 
+# Environment variables whose value is a command that programs run, and those that load code.
+CODE_ENV_VARS = frozenset({
+    "GIT_SSH_COMMAND", "GIT_SSH", "GIT_PROXY_COMMAND", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "GIT_EDITOR",
+    "GIT_SEQUENCE_EDITOR", "GIT_ASKPASS", "SSH_ASKPASS", "PAGER", "MANPAGER", "EDITOR", "VISUAL",
+    "BROWSER", "LESSOPEN", "LESSCLOSE", "PROMPT_COMMAND", "SUDO_ASKPASS", "DIFF", "MAKE",
+})  # fmt: skip
+LOADER_ENV_VARS = frozenset({
+    "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH",
+    "BASH_ENV", "ENV", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS",
+    "PYTHONINSPECT", "GCONV_PATH", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG",
+    "GIT_CONFIG_COUNT", "GIT_DIR", "GIT_TEMPLATE_DIR",
+})  # fmt: skip
+
+
+def env_assignment(name: str, value: Word, ctx: Ctx, info: Info) -> None:
+    """`GIT_SSH_COMMAND=... git fetch`: some variables make the next program run code."""
+    if name in CODE_ENV_VARS:
+        if value.value is None:
+            code(info, "dynamic", f"{name} is set to a command not known before it runs", ctx)
+            info.code_args_subs.extend(value.subs)
+        elif value.value.strip():
+            info.code_strings.append(value.value)
+    elif name in LOADER_ENV_VARS or name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
+        code(info, "runs_programs", f"{name} makes programs load other code", ctx)
+
+
 def normalise_name(value: str) -> str:
     """`/bin/rm` -> `rm`; quotes and backslashes are already gone."""
     return value.rsplit("/", 1)[-1] if "/" in value else value

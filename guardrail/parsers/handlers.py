@@ -24,6 +24,7 @@ from guardrail.parsers.commands import (
     add_path,
     analyse_words,
     code,
+    env_assignment,
     exec_effect,
     handler,
     host_effect,
@@ -322,6 +323,8 @@ def env(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
             i += 1
             continue
         if "=" in v and not v.startswith("="):
+            key, _, val = v.partition("=")
+            env_assignment(key, Word([val], v), ctx, info)
             i += 1
             continue
         break

@@ -459,10 +459,12 @@ class Walker:
         if calls and (any(c.background for c in calls) or any(c.pipe_to or c.pipe_from for c in calls)):
             self.fork_bombs.append(name)
 
-    def assignment(self, node: Any, depth: int, export: bool) -> None:
+    def assignment(self, node: Any, depth: int, export: bool) -> tuple[str, Word]:
+        """Track `NAME=value` in the scope; return the name and the value as one word."""
         name_node = node.child_by_field_name("name")
         value_node = node.child_by_field_name("value")
         name = self.text(name_node) if name_node is not None else ""
+        words: list[Word] = []
         if value_node is None:
             value: str | None = ""
         else:
@@ -483,19 +485,24 @@ class Walker:
                 if refs or subs:
                     old_refs, old_subs = self.derived.get(name, (set(), set()))
                     self.derived[name] = (old_refs | refs, old_subs | subs)
+        joined = Word([value], self.text(value_node) if value_node is not None else "",
+                      subs=[i for w in words for i in w.subs],
+                      variables=[v for w in words for v in w.variables])
+        return name, joined
 
     def declaration(self, node: Any, depth: int) -> int:
         """export/declare/local/readonly/typeset: assignments, and a command for the policy."""
         words: list[Word] = [Word.literal(node.children[0].type)]
+        assignments: list[tuple[str, Word]] = []
         for child in node.named_children:
             if child.type == "variable_assignment":
-                self.assignment(child, depth, export=True)
+                assignments.append(self.assignment(child, depth, export=True))
                 words.append(Word.literal(self.text(child)))
             elif child.type == "variable_name":
                 words.append(Word.literal(self.text(child)))
             else:
                 words.extend(self.expand_word(child, depth))
-        return self._add(words, [], [], node)
+        return self._add(words, assignments, [], node)
 
     def unset(self, node: Any, depth: int) -> int:
         words: list[Word] = [Word.literal("unset")]
