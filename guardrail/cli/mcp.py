@@ -45,7 +45,7 @@ def _guard(policy: str | None, workspace: Path | None, audit: bool, **options: o
 
 @mcp_app.command("proxy")
 def proxy_command(
-    command: Annotated[list[str], typer.Argument(help="The downstream MCP server's command, after `--`.")],
+    command: Annotated[list[str] | None, typer.Argument(help="The downstream MCP server's command, after `--`.")] = None,
     policy: PolicyOpt = None,
     workspace: WorkspaceOpt = None,
     name: Annotated[str | None, typer.Option("--name", help="The server name mappings see (default: the "
