@@ -57,13 +57,11 @@ def run_app(args: list[str]) -> int:
     except typer.Abort:
         return 130
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError | click.exceptions.BadParameter):
-            exc.show()
-            return 2
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
+        # click's exceptions (typer bundles its own copy of click: match by shape, not class)
+        show = getattr(exc, "show", None)
+        code = getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            return code
         raise
     return 0

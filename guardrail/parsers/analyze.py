@@ -138,7 +138,13 @@ class _LineAnalysis:
         try:
             for name, value in cmd.assignments:
                 env_assignment(name, value, ctx, info)
-            analyse_words(cmd.words, ctx, info)
+            head = cmd.words[0].value if cmd.words else None
+            if head is not None and head in self.parsed.functions and head not in self.parsed.fork_bombs:
+                # a function defined in the line: its body again, with this call's $1, $2, ...
+                args = {str(i): w.value for i, w in enumerate(cmd.words[:10])}
+                info.effects.extend(self._recurse(self.parsed.functions[head], cmd.cwd, args))
+            else:
+                analyse_words(cmd.words, ctx, info)
         except RecursionError:
             info.effects.append(CodeEffect("too_complex", "command nested too deeply", cmd.text))
         self._literal_output(cmd, info)

@@ -814,6 +814,10 @@ class Walker:
             word.parts.append(self.lookup(name))
         elif t == "expansion":
             self._braced_expansion(node, depth, word)
+        elif t == "command_substitution" and self._looks_arithmetic(node):
+            # `$((6*7))` in a here-doc: tree-sitter reads a subshell; bash does arithmetic
+            self.scan_subs(node, depth, word)
+            word.parts.append(None)
         elif t in ("command_substitution", "process_substitution"):
             owner = self._sub_owner[-1]
             first = len(self.commands)
@@ -845,6 +849,10 @@ class Walker:
         else:
             self.scan_subs(node, depth, word)
             word.parts.append(None)
+
+    def _looks_arithmetic(self, node: Any) -> bool:
+        text = self.text(node)
+        return text.startswith("$((") and text.endswith("))") and "\n" not in text and ";" not in text
 
     def _is_pwd(self, ids: list[int]) -> bool:
         if len(ids) != 1:
