@@ -252,10 +252,7 @@ class Guard:
                           workspace=self.workspace.root, approval_timeout=self.approval_config.timeout)
         proxy = EgressProxy(gate, audit=self.trail, session=self.session)
         path = socket_path(sandbox.name)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
         self._egress = serve_in_thread(proxy, unix_path=path)
 
     @property
