@@ -48,9 +48,19 @@ def _lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def decide_lines(guard: Any, lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
-    """One decision per non-blank input line, in order; a bad line is a deny."""
-    for line in lines:
-        yield guard.check(line).to_dict()
+    """One decision per non-blank input line, in order; a bad line is a deny.
+
+    Lines are decided in a forked worker, so that even a crash of the native
+    parser is a deny for that line, not the end of the batch.
+    """
+    from guardrail.cli.isolation import decide_isolated
+    from guardrail.decision import Decision
+
+    def crashed() -> dict[str, Any]:
+        return Decision.deny("internal error: the checker crashed on this call; denied to be safe",
+                             rule_id="internal-error").to_dict()
+
+    yield from decide_isolated(lines, lambda line: guard.check(line).to_dict(), crashed)
 
 
 def run_check(policy: str | None, workspace: str | None, file: str | None, out: IO[str]) -> int:

@@ -77,7 +77,16 @@ def _main(argv: list[str]) -> int:
     except (OSError, ValueError) as exc:
         answer = agent.render_error(f"guardrail: cannot read the hook input ({exc}); denied to be safe")
     else:
-        answer = run_hook(agent, data, policy=opts["policy"], workspace=opts["workspace"], audit=opts["audit"])
+        from guardrail.cli.isolation import in_child
+
+        # decided in a forked child: even a crash of the native parser is a deny, not a signal status
+        decided = in_child(lambda: json.dumps(run_hook(
+            agent, data, policy=opts["policy"], workspace=opts["workspace"], audit=opts["audit"],
+        )).encode())
+        if decided is None:
+            answer = agent.render_error("guardrail: the checker crashed on this call; denied to be safe")
+        else:
+            answer = json.loads(decided)
     sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
     sys.stdout.flush()
     return 0

@@ -890,6 +890,13 @@ class Walker:
                 stack.extend(child.named_children)
 
 
+# Every byte of a multi-byte UTF-8 character becomes an ASCII letter for the parser.
+# To the shell such characters are only ever part of a word, so the tree is the same,
+# and byte offsets still index the original text; but tree-sitter-bash's scanner has
+# been seen to crash the process on some astral-plane characters (`{\U0007e2f3 ...`).
+_PARSE_BYTES = bytes(range(128)) + b"A" * 128
+
+
 def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
                variables: dict[str, str | None] | None = None) -> ParsedLine:
     """Split a line into simple commands; never raises."""
@@ -897,7 +904,7 @@ def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
     walker = Walker(src, home, workspace, cwd, variables)
     too_complex: str | None = None
     try:
-        tree = _parser().parse(src)
+        tree = _parser().parse(src.translate(_PARSE_BYTES))
         walker.walk_program(tree.root_node)
     except _TooComplex as exc:
         too_complex = str(exc)
