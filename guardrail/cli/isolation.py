@@ -82,9 +82,10 @@ class _Worker:
         return json.loads(reply) if reply else None
 
     def close(self) -> None:
-        for closer in (lambda: os.close(self._to_child), self._replies.close):
-            with contextlib.suppress(OSError):
-                closer()
+        with contextlib.suppress(OSError):
+            os.close(self._to_child)
+        with contextlib.suppress(OSError):
+            self._replies.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 

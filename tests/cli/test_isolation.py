@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 from guardrail.cli.isolation import decide_isolated, in_child
@@ -36,11 +37,11 @@ def test_in_child_returns_none_on_a_crash() -> None:
     assert in_child(crash) is None
 
 
-def test_astral_characters_after_a_brace_parse_safely() -> None:
+def test_astral_characters_after_a_brace_parse_safely(tmp_path: Path) -> None:
     """tree-sitter-bash once crashed the process on `{` + astral-plane characters."""
     from guardrail.pipeline import Guard
 
-    guard = Guard.from_policy("default", workspace="/")
+    guard = Guard.from_policy("default", workspace=tmp_path)
     for _ in range(300):
         decision = guard.check({"tool": "shell", "command": "{\U0007e2f3\U000b15c3 ; rm -rf /"})
     assert str(decision.verdict) == "deny"
