@@ -402,12 +402,14 @@ def _parse_any(call: Mapping[str, Any] | str | bytes) -> ToolCall:
 
 # ---------------------------------------------------------------- effects of calls
 
-_CATALOGS: dict[int, Catalog] = {}
+_CATALOGS: dict[str, Catalog] = {}
 
 
 def catalog_for(policy: CompiledPolicy) -> Catalog:
-    """The command catalogue extended by the policy's `commands:` section."""
-    key = id(policy)
+    """The command catalogue extended by the policy's `commands:` section (cached by its content)."""
+    import json
+
+    key = json.dumps(policy.commands, sort_keys=True, default=str)
     found = _CATALOGS.get(key)
     if found is None:
         from guardrail.parsers.commands import load_catalog
