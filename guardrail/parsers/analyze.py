@@ -119,6 +119,8 @@ class _LineAnalysis:
             self.effects.append(CodeEffect("fork_bomb", f"function {name!r} runs itself in parallel", source))
         for cmd in p.commands:
             self._command(cmd)
+        for hidden in p.hidden_code[:16]:
+            self.effects.extend(self._recurse(hidden, self.state.paths.workspace))
         if p.tcp_redirect_fds and any(
             (CODE_TAGS | {"dynamic"}) & info.tags for info in self.infos.values()
         ):

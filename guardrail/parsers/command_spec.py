@@ -22,7 +22,7 @@ Handler = Literal[
     "watch", "trap", "alias", "env", "set", "declare", "hostname", "sysctl", "crontab",
     "mktemp", "chmod", "chmod_like", "chown", "tar", "zip", "unzip", "rsync", "scp", "find", "xargs",
     "curl", "wget", "httpie", "ssh", "nc", "socat", "openssl", "dns", "gh", "git", "sql_client",
-    "docker",
+    "docker", "sed", "awk",
 ]  # fmt: skip
 
 
@@ -67,6 +67,7 @@ class CommandSpec(BaseModel):
     # handler-specific settings
     default: str | None = Field(None, description="Positional argument assumed when none is given (ls: '.').")
     inline: list[str] | None = None
+    inplace: list[str] | None = None
     module: list[str] | None = None
     value_options: list[str] | None = None
     query_options: list[str] | None = None

@@ -32,6 +32,7 @@ from guardrail.parsers.commands import (
     path_effect,
 )
 from guardrail.parsers.paths import Resolved, resolve
+from guardrail.parsers.scripts import ScriptEffects, awk_effects, sed_effects
 from guardrail.parsers.shell import Word
 
 # ---------------------------------------------------------------- shells and code
@@ -151,41 +152,59 @@ _INFO_FLAGS = frozenset({"-V", "--version", "-v", "-h", "--help", "-version", "-
 
 @handler("interpreter")
 def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    """python/node/perl/...: inline code is opaque, `-m` runs a module, else a script."""
+    """python/node/perl/...: inline code is opaque, `-m` runs a module, else a script.
+
+    Flag clusters are read one letter at a time (`python -Sc CODE`, `perl -lne CODE`):
+    a letter that takes a value takes the rest of the cluster, or the next word.
+    """
     inline = set(spec.extra.get("inline") or ())
     module = set(spec.extra.get("module") or ())
     valued = set(spec.extra.get("value_options") or ())
+    inplace = set(spec.extra.get("inplace") or ())
     flags: set[str] = set()
     i = 1
     while i < len(words):
-        w = words[i]
-        v = w.value
+        v = words[i].value
         if v is None or not v.startswith("-") or v == "-":
             break
         if v == "--":
             i += 1
             break
-        head = v if v.startswith("--") else v[:2]
-        flags.add(head)
-        if head in inline or v in inline:
-            info.effects.append(exec_effect(name, words, ctx, spec, flags=flags))
-            body = words[i + 1] if len(v) <= 2 or v in inline else Word([v[2:]], v[2:])
-            if v in inline or len(v) <= 2:
-                body = words[i + 1] if i + 1 < len(words) else Word.literal("")
-            text = body.value if body.value is not None else body.raw
-            code(info, "dynamic", f"inline {name} code: {text[:80]!r}", ctx)
-            info.code_args_subs.extend(body.subs)
-            info.tags.add("inline_code")
-            return
-        if head in module:
-            mod_word = words[i + 1] if len(v) <= 2 else Word([v[2:]], v[2:])
-            rest_start = i + 2 if len(v) <= 2 else i + 1
-            _run_module(name, words, mod_word, words[rest_start:], spec, ctx, info, flags)
-            return
-        if v in valued or (head in valued and len(v) == 2):
+        if v.startswith("--"):
+            key, eq, val = v.partition("=")
+            flags.add(key)
+            if key in inline:
+                body = Word([val], val) if eq else (words[i + 1] if i + 1 < len(words) else Word.literal(""))
+                return _inline_code(name, words, body, spec, ctx, info, flags, words[i + (1 if eq else 2):], inplace)
+            if key in module:
+                mod = Word([val], val) if eq else (words[i + 1] if i + 1 < len(words) else Word.literal(""))
+                return _run_module(name, words, mod, words[i + (1 if eq else 2):], spec, ctx, info, flags)
+            i += 2 if (key in valued and not eq) else 1
+            continue
+        if v in valued:  # word options such as -ex or -cmd
+            flags.add(v)
             i += 2
             continue
-        i += 1
+        consumed_next = False
+        for pos in range(1, len(v)):
+            flag = "-" + v[pos]
+            flags.add(flag)
+            rest_of_cluster = v[pos + 1 :]
+            if flag in inline or flag in module:
+                if rest_of_cluster:
+                    value, after = Word([rest_of_cluster], rest_of_cluster), i + 1
+                else:
+                    value = words[i + 1] if i + 1 < len(words) else Word.literal("")
+                    after = i + 2
+                if flag in inline:
+                    return _inline_code(name, words, value, spec, ctx, info, flags, words[after:], inplace)
+                return _run_module(name, words, value, words[after:], spec, ctx, info, flags)
+            if flag in valued:
+                consumed_next = not rest_of_cluster
+                break
+            if flag in inplace:
+                break  # perl -i.bak: the rest is the backup suffix
+        i += 2 if consumed_next else 1
     info.effects.append(exec_effect(name, words, ctx, spec, flags=flags))
     rest = words[i:]
     if not rest and flags & _INFO_FLAGS:
@@ -194,6 +213,21 @@ def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) 
         info.reads_stdin_program = "interpreter"
         return
     _run_script(rest[0], "interpreter", ctx, info)
+
+
+def _inline_code(name: str, words: list[Word], body: Word, spec: Spec, ctx: Ctx, info: Info,
+                 flags: set[str], rest: list[Word], inplace: set[str]) -> None:
+    """`python -c CODE args`, `perl -ne CODE files`: opaque code; its files are read
+    (written with perl/ruby `-i`)."""
+    info.tags.add("inline_code")
+    info.effects.append(exec_effect(name, words, ctx, spec, flags=flags, tags={"inline_code"}))
+    text = body.value if body.value is not None else body.raw
+    code(info, "dynamic", f"inline {name} code: {text[:80]!r}", ctx)
+    info.code_args_subs.extend(body.subs)
+    if inplace and flags & inplace:
+        for w in rest:
+            if w.value is None or not w.value.startswith("-"):
+                add_path(info, "write", w, ctx)
 
 
 def _run_module(name: str, words: list[Word], mod: Word, rest: list[Word], spec: Spec,
@@ -1552,6 +1586,98 @@ def _host_mount(src: str, ctx: Ctx) -> bool:
 
 
 
+
+
+# ---------------------------------------------------------------- sed and awk
+
+_SCRIPT_FILE_LIMIT = 65_536
+
+
+def _script_text(word: Word, ctx: Ctx, info: Info, what: str) -> str | None:
+    """The program in a -f file, when it lies in the workspace and is small; else None (dynamic)."""
+    eff = add_path(info, "read", word, ctx)
+    if eff is None or eff.path is None or eff.location not in ("inside", "scratch"):
+        return None
+    try:
+        with open(eff.path, "rb") as handle:
+            data = handle.read(_SCRIPT_FILE_LIMIT + 1)
+    except OSError:
+        return ""  # missing: the tool will fail
+    if len(data) > _SCRIPT_FILE_LIMIT:
+        return None
+    return data.decode("utf-8", "replace")
+
+
+def _script_results(effects: ScriptEffects, what: str, ctx: Ctx, info: Info) -> None:
+    for name in effects.reads:
+        add_path(info, "read", Word.literal(name), ctx)
+    for name in effects.writes:
+        if name not in ("/dev/stdout", "/dev/stderr"):
+            add_path(info, "write", Word.literal(name), ctx)
+    if effects.unknown_writes:
+        info.effects.append(PathEffect("write", None, "unknown", ctx.cmd.text, f"<{what} output file>"))
+    for command in effects.runs:
+        code(info, "runs_programs", f"{what} program runs commands: {command[:60]!r}", ctx)
+        if command:
+            info.code_strings.append(command)  # and what it runs is read as a line of its own
+
+
+@handler("sed")
+def sed(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
+    """sed: its script can write (w, s///w), read (r) and run (e, s///e) besides the files."""
+    parsed = parse_args(words[1:], spec.options)
+    flags = set(parsed.flags)
+    in_place = any(f in ("--in-place", "-I") or (f.startswith("-i") and not f.startswith("--")) for f in flags)
+    info.effects.append(exec_effect(name, words, ctx, spec, flags=flags))
+    scripts = [w for o, w in parsed.options if o in ("-e", "--expression")]
+    files = list(parsed.positionals)
+    script_files = [w for o, w in parsed.options if o in ("-f", "--file")]
+    if not scripts and not script_files and files:
+        scripts = [files.pop(0)]
+    for w in script_files:
+        text = _script_text(w, ctx, info, "sed")
+        if text is None:
+            code(info, "dynamic", f"sed script file {w.raw!r} cannot be read", ctx)
+        else:
+            _script_results(sed_effects(text), "sed", ctx, info)
+    for w in scripts:
+        if w.value is None:
+            code(info, "dynamic", f"sed script {w.raw!r} is not known before it runs", ctx)
+        else:
+            _script_results(sed_effects(w.value), "sed", ctx, info)
+    for w in files:
+        add_path(info, "write" if in_place else "read", w, ctx)
+
+
+@handler("awk")
+def awk(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
+    """awk: its program can write (print > "f"), read (getline < "f") and run (system, |)."""
+    parsed = parse_args(words[1:], spec.options)
+    flags = set(parsed.flags)
+    info.effects.append(exec_effect(name, words, ctx, spec, flags=flags))
+    programs = [w for o, w in parsed.options if o in ("--source", "-e")]
+    files = list(parsed.positionals)
+    program_files = [w for o, w in parsed.options if spec.options.get(o) == "script_file"]
+    for opt, _w in parsed.options:
+        if spec.options.get(opt) == "code":
+            code(info, "runs_programs", f"awk {opt} loads code", ctx)
+    if not programs and not program_files and files:
+        programs = [files.pop(0)]
+    for w in program_files:
+        text = _script_text(w, ctx, info, "awk")
+        if text is None:
+            code(info, "dynamic", f"awk program file {w.raw!r} cannot be read", ctx)
+        else:
+            _script_results(awk_effects(text), "awk", ctx, info)
+    for w in programs:
+        if w.value is None:
+            code(info, "dynamic", f"awk program {w.raw!r} is not known before it runs", ctx)
+        else:
+            _script_results(awk_effects(w.value), "awk", ctx, info)
+    for w in files:
+        if w.value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w.value):
+            continue  # an assignment, not a file
+        add_path(info, "read", w, ctx)
 
 
 __all__ = ["DOWNLOADED"]

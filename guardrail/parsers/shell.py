@@ -23,6 +23,7 @@ from typing import Any
 MAX_DEPTH = 64  # nesting of substitutions, subshells, compound statements
 MAX_COMMANDS = 2_000  # simple commands in one line (literal code included)
 MAX_BRACE_WORDS = 64
+MAX_VALUE = 8_192  # longest variable value tracked
 
 _PARSER: Any = None
 
@@ -121,6 +122,7 @@ class ParsedLine:
     tcp_redirect_fds: list[int] = field(default_factory=list)  # fds opened on /dev/tcp|udp
     # variable -> (variables and substitution commands its value came from): X=$(cat .env)
     derived: dict[str, tuple[set[str], set[int]]] = field(default_factory=dict)
+    hidden_code: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- walker
@@ -227,6 +229,13 @@ def _range_alts(inner: str) -> list[str]:
     return ["{" + inner + "}"]
 
 
+_WORD_NODES = frozenset({
+    "word", "string", "raw_string", "ansi_c_string", "concatenation", "simple_expansion",
+    "expansion", "command_substitution", "process_substitution", "number", "translated_string",
+    "arithmetic_expansion",
+})  # fmt: skip
+
+
 class _TooComplex(Exception):
     pass
 
@@ -254,6 +263,7 @@ class Walker:
         self.fork_bombs: list[str] = []
         self.tcp_fds: list[int] = []
         self.derived: dict[str, tuple[set[str], set[int]]] = {}
+        self.hidden_code: list[str] = []  # text bash runs as code that the tree left as words
         self.scope = _Scope(cwd, dict(variables or {}))
         self._sub_owner: list[int | None] = [None]
         self._func: list[str | None] = [None]
@@ -477,6 +487,8 @@ class Walker:
             value = None
         if node.child_count >= 2 and node.children[1].type == "+=":
             value = None
+        if value is not None and len(value) > MAX_VALUE:
+            value = None  # `X=$X$X` doubling: past a bound the value is just unknown
         if name:
             self.scope.variables[name] = value
             if value_node is not None:
@@ -539,14 +551,21 @@ class Walker:
         first = len(self.commands)
         redirects: list[Redirect] = []
         trailing_pipelines: list[Any] = []
+        extra_words: list[Word] = []
         # Redirect targets are expanded before the command runs.
         for child in node.children:
             if child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                 redirects.append(self.redirect(child, depth))
                 if child.type == "heredoc_redirect":
-                    trailing_pipelines += [c for c in child.named_children
-                                           if c.type in ("pipeline", "list", "command",
-                                                         "redirected_statement")]
+                    # tree-sitter puts what follows `<<EOF` on the line inside the here-doc
+                    # node: more redirections (`>> ~/.bashrc`), more arguments, a pipeline
+                    for inner in child.named_children:
+                        if inner.type in ("pipeline", "list", "command", "redirected_statement"):
+                            trailing_pipelines.append(inner)
+                        elif inner.type in ("file_redirect", "herestring_redirect"):
+                            redirects.append(self.redirect(inner, depth))
+                        elif inner.type in _WORD_NODES:
+                            extra_words.extend(self.expand_word(inner, depth))
         outs = self.stmt(body, depth + 1) if body is not None else []
         if body is None:
             # a bare redirection (`> file`) truncates or creates the file
@@ -554,6 +573,7 @@ class Walker:
         targets = outs or self._top_level_ids(first)[-1:]
         for cid in targets:
             self.commands[cid].redirects.extend(redirects)
+            self.commands[cid].words.extend(extra_words)
         for extra in trailing_pipelines:
             # `cat <<EOF | sh` is read by tree-sitter as a pipeline inside the here-doc.
             outs = self._continue_pipeline(targets, extra, depth)
@@ -826,7 +846,11 @@ class Walker:
             self._sub_owner.append(owner)
             try:
                 for child in node.named_children:
-                    self.stmt(child, depth + 1)
+                    if child.type == "file_redirect":
+                        # `$(< file)` is the file's content: a read with no command
+                        self._add([], [], [self.redirect(child, depth)], child)
+                    else:
+                        self.stmt(child, depth + 1)
             finally:
                 self._sub_owner.pop()
                 self.scope = saved
@@ -864,6 +888,12 @@ class Walker:
 
     def _braced_expansion(self, node: Any, depth: int, word: Word) -> None:
         text = self.text(node)
+        if "`" in text or "$(" in text:
+            # `${x:-`cmd`}`: a substitution tree-sitter leaves in a plain word still runs
+            for child in node.named_children:
+                inner = self.text(child)
+                if child.type == "word" and ("`" in inner or "$(" in inner):
+                    self.hidden_code.append(inner)
         m = re.fullmatch(r"\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[@*#?$!-])\}", text)
         if m:
             word.variables.append(m.group(1))
@@ -897,9 +927,40 @@ class Walker:
 _PARSE_BYTES = bytes(range(128)) + b"A" * 128
 
 
+def join_continuations(text: str) -> str:
+    """Remove backslash-newline outside single quotes, as bash does before splitting words
+    (`r\\<newline>m -rf /` is `rm -rf /`)."""
+    if "\\\n" not in text:
+        return text
+    out: list[str] = []
+    i, n = 0, len(text)
+    in_single = False
+    while i < n:
+        ch = text[i]
+        if in_single:
+            out.append(ch)
+            if ch == "'":
+                in_single = False
+            i += 1
+            continue
+        if ch == "'" :
+            in_single = True
+        elif ch == "\\" and i + 1 < n:
+            if text[i + 1] == "\n":
+                i += 2
+                continue
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
 def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
                variables: dict[str, str | None] | None = None) -> ParsedLine:
     """Split a line into simple commands; never raises."""
+    command = join_continuations(command)
     src = command.encode("utf-8", "surrogatepass")
     walker = Walker(src, home, workspace, cwd, variables)
     too_complex: str | None = None
@@ -911,7 +972,7 @@ def parse_line(command: str, *, home: str, workspace: str, cwd: str | None,
     except RecursionError:
         too_complex = "nested too deeply"
     return ParsedLine(walker.commands, walker.errors, too_complex, walker.functions,
-                      walker.fork_bombs, walker.tcp_fds, walker.derived)
+                      walker.fork_bombs, walker.tcp_fds, walker.derived, walker.hidden_code)
 
 
 def iter_words(cmd: SimpleCommand) -> Iterator[Word]:
