@@ -391,8 +391,18 @@ LOADER_ENV_VARS = frozenset({
 })  # fmt: skip
 
 
+PROXY_ENV_VARS = frozenset({"http_proxy", "https_proxy", "all_proxy", "ftp_proxy"})
+
+
 def env_assignment(name: str, value: Word, ctx: Ctx, info: Info) -> None:
-    """`GIT_SSH_COMMAND=... git fetch`: some variables make the next program run code."""
+    """`GIT_SSH_COMMAND=... git fetch`: some variables make the next program run code;
+    `HTTPS_PROXY=...` makes it connect somewhere else."""
+    if name.lower() in PROXY_ENV_VARS:
+        if value.value is None:
+            info.effects.append(NetEffect("http", None, "invalid", ctx.cmd.text, url=value.raw))
+        elif value.value:
+            _url_effect(value, "CONNECT", ctx, info)
+        return
     if name in CODE_ENV_VARS:
         if value.value is None:
             code(info, "dynamic", f"{name} is set to a command not known before it runs", ctx)
@@ -601,14 +611,22 @@ def _check_code_patterns(script: Word, spec: Spec, ctx: Ctx, info: Info) -> None
             return
 
 
-_SETUID_SYMBOLIC = re.compile(r"^[ugoa]*[+=][rwxXst]*s")
+_SETUID_SYMBOLIC = re.compile(r"^[ugoa]*([+=-][rwxXstugo]*)*[+=][rwxXtugo]*s")
+_OCTAL_WITH_OP = re.compile(r"^[ugoa]*[+=]?0*([0-7]{1,5})$")
 
 
 def _is_setuid_mode(mode: str) -> bool:
-    """Whether a chmod mode sets the setuid or setgid bit (4755, 02755, u+s, g=s, +s)."""
-    if re.fullmatch(r"[0-7]+", mode):
-        return int(mode, 8) & 0o6000 != 0
-    return any(_SETUID_SYMBOLIC.match(part) for part in mode.split(","))
+    """Whether a chmod mode sets the setuid or setgid bit: 4755, 02755, =4755, +4000, u+s, g=s, +s,
+    u=rwxs, a+rwx,u+s (GNU chmod accepts an operator before octal digits)."""
+    for part in mode.split(","):
+        octal = _OCTAL_WITH_OP.match(part)
+        if octal:
+            if int(octal.group(1), 8) & 0o6000:
+                return True
+            continue
+        if _SETUID_SYMBOLIC.match(part):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- network helpers

@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import replace
 
-from guardrail.effects import DbEffect, NetEffect, PathEffect
+from guardrail.effects import DbEffect, ExecEffect, NetEffect, PathEffect
 from guardrail.parsers.commands import (
     DOWNLOADED,
     Ctx,
@@ -444,9 +444,17 @@ def mktemp(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
 @handler("chmod")
 def chmod(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     args = [w for w in words[1:]]
-    flags = [w.value for w in args if w.value and re.fullmatch(r"-[RvcfH-LP]+|--\w[\w-]*", w.value) and not _looks_mode(w.value)]
-    rest = [w for w in args if not (w.value and w.value in flags)]
+    if any(w.value == "--" for w in args):  # `chmod -- u+s x`: everything after `--` is mode and files
+        cut = next(i for i, w in enumerate(args) if w.value == "--")
+        head, tail = args[:cut], args[cut + 1 :]
+    else:
+        head, tail = args, []
+    flags = [w.value for w in head if w.value and re.fullmatch(r"-[RvcfH-LP]+|--\w[\w-]*(=.*)?", w.value) and not _looks_mode(w.value)]
+    rest = [w for w in head if not (w.value and w.value in flags)] + tail
     reference = any((f or "").startswith("--reference") for f in flags)
+    if reference:
+        # the mode comes from another file: it may carry setuid (`--reference=/usr/bin/sudo`)
+        code(info, "dynamic", "chmod --reference copies a mode not known before it runs", ctx)
     recursive = any(f in ("-R", "--recursive") or (f and not f.startswith("--") and "R" in f) for f in flags)
     info.effects.append(exec_effect(name, words, ctx, spec, flags={f for f in flags if f}))
     if not rest:
@@ -462,6 +470,15 @@ def chmod(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
 
 def _looks_mode(v: str) -> bool:
     return bool(re.fullmatch(r"-[rwxXstugo]+(,.*)?", v)) and not re.fullmatch(r"-[RvcfHLP]+", v)
+
+
+def _is_root(name: str) -> bool:
+    """root by name or uid/gid 0 however written (`0`, `00`, `+0`)."""
+    name = name.strip()
+    if name == "root":
+        return True
+    digits = name.lstrip("+")
+    return digits.isdigit() and int(digits) == 0
 
 
 @handler("chmod_like")
@@ -488,12 +505,13 @@ def chown(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
         owner_word = positionals.pop(0)
         owner = owner_word.value
         if owner is None:
-            to_root = True  # unknown owner: could be root
+            # not known before it runs (`$(id -u)`): could be root, so a human decides
+            code(info, "dynamic", f"{name} to an owner not known before it runs: {owner_word.raw}", ctx)
         else:
             user, _, group = owner.partition(":" if ":" in owner else ".")
             if name == "chgrp":
                 user, group = "", owner
-            to_root = user in ("root", "0") or (not user and group in ("root", "0"))
+            to_root = _is_root(user) or (not user and _is_root(group))
     for w in positionals:
         add_path(info, "chown", w, ctx, recursive=recursive, owner=owner, to_root=to_root)
 
@@ -1184,6 +1202,11 @@ def nc(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
         code(info, "reverse_shell", f"{name} starts a program wired to the connection", ctx)
     protocol = str(spec.extra.get("protocol") or ("tcp" if name in ("nc", "ncat", "netcat") else name))
     hosts = [w for w in parsed.positionals if not (w.value or "").isdigit()]
+    if name in ("nc", "ncat", "netcat") and flags & {"-U", "--unixsock"}:
+        _unix_socket((hosts[0].value or "") if hosts else "", ctx, info)
+        info.network_source = True
+        info.sends_stdin = True
+        return
     if "-l" in flags and not hosts:
         info.effects.append(NetEffect(protocol, "0.0.0.0", "unspecified", ctx.cmd.text))
         info.network_source = True
@@ -1207,9 +1230,11 @@ def socat(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             code(info, "dynamic", "socat address not known before it runs", ctx)
             continue
         kind, _, rest = v.partition(":")
-        k = kind.lower()
+        k = kind.lower().split(",")[0]
         if k in ("exec", "system"):
             code(info, "reverse_shell", f"socat starts a program: {v[:60]}", ctx)
+        elif k.startswith(("unix", "abstract", "local")):
+            _unix_socket(rest.split(",")[0], ctx, info)
         elif k.startswith(("tcp", "udp", "openssl", "sctp", "socks", "proxy", "ssl")):
             if "listen" in k:
                 info.effects.append(NetEffect("tcp", "0.0.0.0", "unspecified", ctx.cmd.text))
@@ -1220,6 +1245,18 @@ def socat(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             add_path(info, "write", Word.literal(rest.split(",")[0]), ctx)
     info.network_source = True
     info.sends_stdin = True
+
+
+_ENGINE_SOCKETS = ("docker.sock", "containerd.sock", "podman.sock", "crio.sock", "dockershim.sock")
+
+
+def _unix_socket(path: str, ctx: Ctx, info: Info) -> None:
+    """A local socket: the container engine's is root; any other is an unknown local service."""
+    if any(name in path for name in _ENGINE_SOCKETS):
+        info.tags.add("privilege")
+        info.effects.append(ExecEffect("docker-socket", (path,), ctx.cmd.text, tags=frozenset({"privilege"})))
+    else:
+        info.effects.append(NetEffect("unix", None, "invalid", ctx.cmd.text, url=path))
 
 
 @handler("openssl")
@@ -1523,7 +1560,7 @@ _DOCKER_RUN_VALUE = {o: "value" for o in (
     "--shm-size", "--stop-signal", "--sysctl", "--volumes-from", "--link", "-a", "--attach",
     "--cidfile", "--detach-keys", "--pull", "--expose", "--mac-address", "--ip", "--ip6",
     "--storage-opt", "--pids-limit", "--oom-score-adj", "--memory-swap", "--cpu-shares",
-    "-c", "--cpuset-cpus", "--blkio-weight", "--isolation", "--init-path", "--privileged-x")}
+    "-c", "--cpuset-cpus", "--blkio-weight", "--isolation", "--init-path")}
 _HOST_MOUNTS = ("/", "/etc", "/root", "/var/run/docker.sock", "/run/docker.sock", "/proc", "/sys",
                 "/dev", "/boot", "/var/lib/docker", "/run/containerd/containerd.sock", "/home")
 
@@ -1542,12 +1579,20 @@ def docker(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
     if sub in ("run", "create", "exec"):
         run = parse_args(rest, _DOCKER_RUN_VALUE, posix=True)
         flags |= set(run.flags)
-        if "--privileged" in run.flags:
+        options = [(o, Word([w.value[1:]], w.raw) if w.value and w.value.startswith("=") and not o.startswith("--")
+                    else w) for o, w in run.options]  # Go's flag parser takes `-v=/:/host`
+        if "--privileged" in run.flags and not any(o == "--privileged" for o, _ in options):
             tags.add("privilege")
-        for opt, w in run.options:
+        for opt, w in options:
             v = (w.value or "").strip()
-            if (opt in ("--pid", "--network", "--net", "--ipc", "--uts", "--userns", "--cgroupns") and v == "host") or opt == "--cap-add" or (opt == "--security-opt" and ("unconfined" in v or "no-new-privileges=false" in v or "label=disable" in v)) or opt == "--device":
+            if opt == "--privileged" and v.lower() not in ("false", "0"):
                 tags.add("privilege")
+            elif opt in ("--pid", "--network", "--net") and v == "host":
+                tags.add("privilege")
+            elif opt == "--cap-add":
+                tags.add("privilege")
+            elif _host_access(opt, v):
+                tags.add("host_access")  # not in the spec's deny list: the fallback asks
             elif opt in ("-v", "--volume"):
                 source = (w.value if w.value is not None else w.prefix).split(":", 1)[0]
                 if _host_mount(source, ctx):
@@ -1562,6 +1607,14 @@ def docker(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
                     tags.add("unknown_mount")
     info.tags.update(tags)
     info.effects.append(exec_effect(name, words, ctx, spec, subcommand=sub, flags=flags, tags=tags))
+
+
+def _host_access(opt: str, value: str) -> bool:
+    if opt in ("--ipc", "--uts", "--userns", "--cgroupns"):
+        return value == "host"
+    if opt == "--security-opt":
+        return any(word in value for word in ("unconfined", "no-new-privileges=false", "label=disable"))
+    return opt == "--device"
 
 
 def _inside_prefix(prefix: str, ctx: Ctx) -> bool:

@@ -780,7 +780,14 @@ class Walker:
             if top and not word.parts and text.startswith("~") and not word.quoted:
                 word.tilde = True
                 head, sep, rest = text.partition("/")
-                if head == "~":
+                if head in ("~+", "~-"):
+                    # ~+ is $PWD; ~- is $OLDPWD, which we do not track
+                    base = self.scope.cwd if head == "~+" else None
+                    if base is None:
+                        word.parts.append(None)
+                        return
+                    text = base + sep + rest
+                elif head == "~":
                     text = self.home + sep + rest
                 elif head[1:].replace("-", "").replace("_", "").isalnum():
                     text = ("/root" if head == "~root" else "/home/" + head[1:]) + sep + rest
