@@ -27,6 +27,7 @@ from guardrail.parsers.commands import (
     Catalog,
     Ctx,
     Info,
+    add_path,
     analyse_words,
     env_assignment,
     path_effect,
@@ -407,9 +408,7 @@ class _LineAnalysis:
             else:
                 ops = ("write",)
             for op in ops:
-                path_eff = path_effect(op, target, ctx)
-                if path_eff is not None:
-                    info.effects.append(path_eff)
+                add_path(info, op, target, ctx)
 
     # -- exfiltration
     def _flows(self, cmd: SimpleCommand, info: Info) -> None:

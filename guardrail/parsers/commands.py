@@ -355,11 +355,34 @@ def _path_effect(op: PathOp, word: Word, ctx: Ctx, *, recursive: bool,
                       res.ancestor, res.in_git, **extra)
 
 
+MAX_GLOB_MATCHES = 64
+
+
 def add_path(info: Info, op: str, word: Word, ctx: Ctx, **kw: Any) -> PathEffect | None:
     eff = path_effect(op, word, ctx, **kw)
     if eff is not None:
         info.effects.append(eff)
+        if word.glob and word.value is not None:
+            # `cat .e*`, `rm -rf .g*`: what the shell would expand it to, as far as it exists now
+            for match in expand_glob(word.value, ctx.cwd):
+                found = path_effect(op, Word.literal(match), ctx, **kw)
+                if found is not None:
+                    info.effects.append(found)
     return eff
+
+
+def expand_glob(pattern: str, cwd: str | None) -> list[str]:
+    """The existing paths a shell glob matches (bounded), relative ones against `cwd`."""
+    import glob
+    import itertools
+
+    if cwd is None and not pattern.startswith("/"):
+        return []
+    try:
+        found = glob.iglob(pattern, root_dir=None if pattern.startswith("/") else cwd)
+        return list(itertools.islice(found, MAX_GLOB_MATCHES))
+    except (OSError, ValueError, re.error):
+        return []
 
 
 def exec_effect(name: str, words: list[Word], ctx: Ctx, spec: Spec | None, *,

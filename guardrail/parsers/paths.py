@@ -7,6 +7,7 @@ scratch space (/tmp, /var/tmp) count as inside; everything else is outside.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 import stat
@@ -194,7 +195,9 @@ def _resolve_glob(raw: str, base: str, ctx: PathContext, links: Mapping[str, str
         return Resolved(norm, "device")
     whole = len(rest) == 1 and rest[0] in ("*", ".*", "*.*", "{*,.*}", ".[!.]*", "..?*", "[!.]*")
     if res.location == "inside" and real_dir == ctx.workspace:
-        return Resolved(norm, "inside", whole=whole, in_git=False)
+        # `.gi?/HEAD`, `.g*`: a pattern that can name the repository's .git is treated as it
+        could_be_git = bool(rest) and rest[0].startswith(".") and fnmatch.fnmatchcase(".git", rest[0])
+        return Resolved(norm, "inside", whole=whole, in_git=could_be_git)
     if res.location == "inside":
         return Resolved(norm, "inside", in_git=res.in_git or _under(real_dir, ctx.workspace + "/.git"))
     if res.location == "scratch":
