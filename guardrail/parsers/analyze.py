@@ -21,7 +21,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from guardrail.effects import CodeEffect, Effect, FlowEffect, NetEffect, PathEffect
+from guardrail.effects import CodeEffect, Effect, ExecEffect, FlowEffect, NetEffect, PathEffect
 from guardrail.parsers.commands import (
     DOWNLOADED,
     Catalog,
@@ -33,7 +33,14 @@ from guardrail.parsers.commands import (
     path_effect,
 )
 from guardrail.parsers.paths import PathContext, Resolved, expand_home, resolve
-from guardrail.parsers.shell import ParsedLine, SimpleCommand, Word, iter_words, parse_line
+from guardrail.parsers.shell import (
+    ParsedLine,
+    SimpleCommand,
+    Word,
+    decode_ansi_c,
+    iter_words,
+    parse_line,
+)
 
 MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
 CODE_TAGS = frozenset({"shell", "interpreter"})
@@ -49,6 +56,7 @@ class LineState:
     written: dict[str, str | None] = field(default_factory=dict)  # path -> literal content / None / DOWNLOADED
     depth: int = 0
     links: dict[str, str] = field(default_factory=dict)  # symlinks made earlier in the line: path -> target
+    stdin_tainted: bool = False  # this (literal) code reads network data on its standard input
 
 
 def shell_effects(command: str, paths: PathContext, catalog: Catalog, *, cwd: str | None = None,
@@ -120,6 +128,7 @@ class _LineAnalysis:
             self.effects.append(CodeEffect("fork_bomb", f"function {name!r} runs itself in parallel", source))
         for cmd in p.commands:
             self._command(cmd)
+        self._taint_pass()
         for hidden in p.hidden_code[:16]:
             self.effects.extend(self._recurse(hidden, self.state.paths.workspace))
         if p.tcp_redirect_fds and any(
@@ -161,9 +170,9 @@ class _LineAnalysis:
         self._record_links(cmd)
 
     def _recurse(self, code_text: str, cwd: str | None,
-                 variables: dict[str, str | None] | None = None) -> list[Effect]:
+                 variables: dict[str, str | None] | None = None, *, stdin_tainted: bool = False) -> list[Effect]:
         sub = LineState(self.state.paths, self.state.catalog, self.state.written, self.state.depth + 1,
-                        self.state.links)
+                        self.state.links, stdin_tainted)
         return shell_effects(code_text, self.state.paths, self.state.catalog, cwd=cwd, state=sub,
                              variables=variables)
 
@@ -190,12 +199,18 @@ class _LineAnalysis:
         if name == "echo":
             words = [w for w in args if w.value not in ("-n", "-e", "-E", "-ne", "-en")]
             if all(w.value is not None for w in words):
-                info.literal_output = " ".join(w.value or "" for w in words) + "\n"
+                text = " ".join(w.value or "" for w in words) + "\n"
+                if any(w.value in ("-e", "-ne", "-en") for w in args):
+                    text = decode_ansi_c(text)
+                info.literal_output = text
                 info.output_known = True
         elif name == "printf":
-            if args and all(w.value is not None for w in args):
-                fmt = args[0].value or ""
-                info.literal_output = fmt.replace("\\n", "\n") + " ".join(w.value or "" for w in args[1:])
+            if args and all(w.value is not None for w in args) and not (args[0].value or "").startswith("-"):
+                fmt = decode_ansi_c((args[0].value or "").replace("%%", "\x00"))
+                rest = " ".join(w.value or "" for w in args[1:])
+                info.literal_output = re.sub(r"%[-+ #0-9.]*[sdbq]", rest, fmt, count=1).replace("\x00", "%")
+                if "%" not in fmt and rest:
+                    info.literal_output += rest
                 info.output_known = True
         elif name == "cat" and len(args) == 0:
             here = next((r for r in cmd.redirects if r.op in ("<<", "<<<")), None)
@@ -221,25 +236,47 @@ class _LineAnalysis:
 
     # -- code run by shells and interpreters
     def _code(self, cmd: SimpleCommand, info: Info) -> None:
+        tainted_now = self._stdin_tainted_now(cmd)
         for text in info.code_strings:
-            self.effects.extend(self._recurse(text, cmd.cwd, info.code_vars or None))
-        upstream = self._upstream_infos(cmd)
+            self.effects.extend(self._recurse(text, cmd.cwd, info.code_vars or None, stdin_tainted=tainted_now))
+        for sub_ids, kind in info.script_subs:
+            self._script_from_substitution(cmd, sub_ids, kind)
         if info.reads_stdin_program:
-            self._stdin_program(cmd, info, upstream)
-        sub_infos = self._infos_of(info.code_args_subs)
-        if any(i.network_source or i.tags & {"network"} for i in sub_infos):
-            self.effects.append(CodeEffect("remote_code", "network data becomes code through a substitution", cmd.text))
-        elif any("decoder" in i.tags for i in sub_infos):
-            self.effects.append(CodeEffect("decoded_code", "decoded data becomes code through a substitution", cmd.text))
+            self._stdin_program(cmd, info)
 
-    def _stdin_program(self, cmd: SimpleCommand, info: Info, upstream: list[Info]) -> None:
+    def _stdin_tainted_now(self, cmd: SimpleCommand) -> bool:
+        """Network data on this command's stdin, from what was analysed before it."""
+        if not cmd.pipe_from and not self._stdin_subs(cmd) and self.state.stdin_tainted and cmd.in_sub_of is None:
+            return True
+        feeders = self._infos_of(list(cmd.pipe_from) + self._stdin_subs(cmd))
+        return any(i.network_source or "network" in i.tags for i in feeders)
+
+    def _stdin_subs(self, cmd: SimpleCommand) -> list[int]:
+        """Substitutions whose output is this command's standard input
+        (`< <(curl ..)`, `<<< "$(curl ..)"`, a here-doc with `$(..)`)."""
+        ids: list[int] = []
+        for red in cmd.redirects:
+            if red.op in ("<<", "<<<"):
+                ids.extend(red.subs)
+            elif red.op in ("<", "<>") and red.target is not None and red.target.process_sub:
+                ids.extend(red.target.subs)
+        return ids
+
+    def _script_from_substitution(self, cmd: SimpleCommand, sub_ids: list[int], kind: str) -> None:
+        """`bash <(echo 'rm -rf ~')`: the program is the substitution's output."""
+        top = [i for i in sub_ids if i in self.infos and self.by_id[i].in_sub_of == cmd.id]
+        last = top[-1] if top else None
+        info = self.infos.get(last) if last is not None else None
+        if info is not None and info.output_known and info.literal_output is not None and kind == "shell":
+            self.effects.extend(self._recurse(info.literal_output, cmd.cwd))
+        elif not any(i.network_source or "network" in i.tags or "decoder" in i.tags
+                     for i in self._infos_of(sub_ids)):
+            self.effects.append(CodeEffect("dynamic", f"a {kind} runs a program made by a process substitution", cmd.text))
+
+    def _stdin_program(self, cmd: SimpleCommand, info: Info) -> None:
         kind = info.reads_stdin_program
-        if any(u.network_source or "network" in u.tags for u in upstream) or self._stdin_from_socket(cmd):
-            self.effects.append(CodeEffect("remote_code", f"network data is piped into a {kind}", cmd.text))
-            return
-        if any("decoder" in u.tags for u in upstream):
-            self.effects.append(CodeEffect("decoded_code", f"decoded data is piped into a {kind}", cmd.text))
-            return
+        if self._stdin_tainted_now(cmd) or self._stdin_from_socket(cmd):
+            return  # the taint pass calls this remote code
         text, has_input = self._stdin_text(cmd)
         file_input = next((r.target for r in cmd.redirects if r.op == "<" and r.target is not None), None)
         if file_input is not None:
@@ -257,6 +294,104 @@ class _LineAnalysis:
             self.effects.append(CodeEffect("stdin_program", f"an interactive {kind} reads the agent's input", cmd.text))
             return
         self.effects.append(CodeEffect("stdin_program", f"a {kind} runs a program from its standard input", cmd.text))
+
+    def _taint_pass(self) -> None:
+        """Network and decoded data through pipes, substitutions, here-strings, variables and
+        FIFOs, once every command is known (a `>(sh)` runs before the command that feeds it)."""
+        commands = self.parsed.commands
+
+        def inherits(c: SimpleCommand) -> bool:
+            return (self.state.stdin_tainted and c.in_sub_of is None and not c.pipe_from
+                    and not self._stdin_subs(c))
+
+        net: dict[int, bool] = {c.id: self._is_net(c) or inherits(c) for c in commands}
+        dec: dict[int, bool] = {c.id: "decoder" in self.infos[c.id].tags for c in commands if c.id in self.infos}
+        for _ in range(len(commands) + 1):
+            changed = False
+            for c in commands:
+                feeders = list(c.pipe_from) + self._stdin_subs(c) + self._arg_process_subs(c)
+                for table in (net, dec):
+                    if not table.get(c.id) and any(table.get(f) for f in feeders) and self._passes_data(c):
+                        table[c.id] = True
+                        changed = True
+            if not changed:
+                break
+        for c in commands:
+            info = self.infos.get(c.id)
+            if info is None:
+                continue
+            feeders = list(c.pipe_from) + self._stdin_subs(c)
+            inherited = self.state.stdin_tainted and not feeders and c.in_sub_of is None
+            stdin_net = inherited or any(net.get(f) for f in feeders) or self._stdin_from_socket(c)
+            stdin_dec = any(dec.get(f) for f in feeders)
+            code_ids = self._code_ids(info)
+            if info.reads_stdin_program or "inline_code" in info.tags:
+                if stdin_net:
+                    self.effects.append(CodeEffect("remote_code", "network data is the program of a shell or interpreter", c.text))
+                elif stdin_dec and info.reads_stdin_program:
+                    self.effects.append(CodeEffect("decoded_code", "decoded data is the program of a shell", c.text))
+            if any(net.get(i) for i in code_ids):
+                self.effects.append(CodeEffect("remote_code", "network data becomes code through a substitution or variable", c.text))
+            elif any(dec.get(i) for i in code_ids):
+                self.effects.append(CodeEffect("decoded_code", "decoded data becomes code through a substitution", c.text))
+            if (info.reads_stdin_program or "-i" in self._flags(info)) and self._feeds_network(c):
+                self.effects.append(CodeEffect("reverse_shell", "a shell's input and output are wired to a network tool", c.text))
+
+    def _is_net(self, cmd: SimpleCommand) -> bool:
+        """Its output is network data: a network tool, or a read of a file downloaded in the line."""
+        info = self.infos.get(cmd.id)
+        if info is None:
+            return False
+        if info.network_source or "network" in info.tags:
+            return True
+        return any(isinstance(e, PathEffect) and e.op == "read" and e.path is not None
+                   and self.state.written.get(e.path) == DOWNLOADED for e in info.effects)
+
+    def _passes_data(self, cmd: SimpleCommand) -> bool:
+        """Whether a command's output carries its input (cat, tee, a loop...), as far as we can tell: all do."""
+        return True
+
+    def _arg_process_subs(self, cmd: SimpleCommand) -> list[int]:
+        return [i for w in cmd.words if w.process_sub == "<" for i in w.subs]
+
+    def _code_ids(self, info: Info) -> list[int]:
+        """Commands whose output becomes code here: substitutions, and those behind variables."""
+        ids = list(info.code_args_subs)
+        _, derived_subs = self._derived(info.code_vars_used)
+        ids.extend(derived_subs)
+        out: list[int] = []
+        stack = list(ids)
+        seen: set[int] = set()
+        while stack:
+            cid = stack.pop()
+            if cid in seen or cid not in self.by_id:
+                continue
+            seen.add(cid)
+            out.append(cid)
+            stack.extend(c.id for c in self.parsed.commands if c.in_sub_of == cid)
+            stack.extend(self.by_id[cid].pipe_from)
+        return out
+
+    @staticmethod
+    def _flags(info: Info) -> set[str]:
+        flags: set[str] = set()
+        for eff in info.effects:
+            if isinstance(eff, ExecEffect) and eff.tags & CODE_TAGS:
+                flags |= eff.flags
+        return flags
+
+    def _feeds_network(self, cmd: SimpleCommand) -> bool:
+        stack = list(cmd.pipe_to)
+        seen: set[int] = set()
+        while stack:
+            cid = stack.pop()
+            if cid in seen or cid not in self.by_id:
+                continue
+            seen.add(cid)
+            if self._is_net(self.by_id[cid]):
+                return True
+            stack.extend(self.by_id[cid].pipe_to)
+        return False
 
     def _stdin_from_socket(self, cmd: SimpleCommand) -> bool:
         for red in cmd.redirects:

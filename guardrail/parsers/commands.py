@@ -207,6 +207,8 @@ class Info:
     code_strings: list[str] = field(default_factory=list)  # literal shell code to parse as a line
     code_vars: dict[str, str | None] = field(default_factory=dict)  # $0 $1 ... of `sh -c CODE a b`
     code_args_subs: list[int] = field(default_factory=list)  # substitutions that become code
+    code_vars_used: list[str] = field(default_factory=list)  # variables whose value becomes code
+    script_subs: list[tuple[list[int], str]] = field(default_factory=list)  # bash <(...): (subs, kind)
     network_source: bool = False  # its output is data from the network
 
 
@@ -455,6 +457,7 @@ def analyse_words(words: list[Word], ctx: Ctx, info: Info) -> None:
     if head.value is None:
         code(info, "dynamic", f"command name {head.raw!r} is not known before it runs", ctx)
         info.code_args_subs.extend(head.subs)
+        info.code_vars_used.extend(head.variables)
         info.tags.add("dynamic")
         return
     value = head.value

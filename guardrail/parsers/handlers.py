@@ -73,9 +73,13 @@ def shell(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             code(info, "unparsed", f"{name} -c without a command", ctx)
             return
         script = rest[0]
+        if script.raw == "<stdin>":
+            info.reads_stdin_program = "shell"  # `... | xargs sh -c`: the program comes from stdin
+            return
         if script.value is None:
             code(info, "dynamic", f"{name} -c of a string not known before it runs: {script.raw[:80]}", ctx)
             info.code_args_subs.extend(script.subs)
+            info.code_vars_used.extend(script.variables)
         else:
             info.code_strings.append(script.value)
             # `sh -c 'rm -rf "$1"' _ /`: the words after the code are $0, $1, ...
@@ -88,13 +92,21 @@ def shell(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
     info.reads_stdin_program = "shell"
 
 
+_STDIN_PATHS = frozenset({"/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"})
+
+
 def _run_script(word: Word, kind: str, ctx: Ctx, info: Info) -> None:
     """A script file run by a shell or an interpreter."""
     if word.process_sub:
         info.code_args_subs.extend(word.subs)
         if word.process_sub == "<":
-            info.scripts_run.append(("<process substitution>", kind))
+            info.script_subs.append((list(word.subs), kind))
         return
+    if word.value in _STDIN_PATHS:
+        info.reads_stdin_program = kind  # `bash /dev/stdin`, `source /dev/stdin`
+        return
+    if word.value is None:
+        info.code_vars_used.extend(word.variables)
     eff = path_effect("exec", word, ctx)
     if eff is None:
         info.reads_stdin_program = kind
@@ -118,6 +130,7 @@ def eval_(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
     code(info, "dynamic", f"eval of text not known before it runs: {' '.join(w.raw for w in body)[:80]}", ctx)
     for w in body:
         info.code_args_subs.extend(w.subs)
+        info.code_vars_used.extend(w.variables)
 
 
 @handler("source")

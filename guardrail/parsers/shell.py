@@ -91,6 +91,8 @@ class Redirect:
     target: Word | None  # file target; None for here-docs
     text: str | None = None  # here-doc / here-string body, when literal
     body_known: bool = True  # here-doc body without expansions
+    subs: list[int] = field(default_factory=list)  # substitutions in a here-doc/here-string body
+    variables: list[str] = field(default_factory=list)  # variables expanded in it
 
 
 @dataclass
@@ -574,6 +576,7 @@ class Walker:
         for cid in targets:
             self.commands[cid].redirects.extend(redirects)
             self.commands[cid].words.extend(extra_words)
+            self._link_output_subs(cid, [r.target for r in redirects if r.target is not None])
         for extra in trailing_pipelines:
             # `cat <<EOF | sh` is read by tree-sitter as a pipeline inside the here-doc.
             outs = self._continue_pipeline(targets, extra, depth)
@@ -612,6 +615,8 @@ class Walker:
         body_known = True
         if node.type == "heredoc_redirect":
             start = None
+            subs: list[int] = []
+            variables: list[str] = []
             for child in node.children:
                 if child.type == "heredoc_start":
                     start = self.text(child)
@@ -623,13 +628,14 @@ class Walker:
                         word = self._heredoc_word(child, depth)
                         text = word.value
                         body_known = word.known
+                        subs, variables = word.subs, word.variables
                         if text is None:
                             text = "".join(p or "" for p in word.parts)
-            return Redirect("<<", 0, None, text if text is not None else "", body_known)
+            return Redirect("<<", 0, None, text if text is not None else "", body_known, subs, variables)
         if node.type == "herestring_redirect":
             for child in node.named_children:
                 word = self.make_word(child, depth)
-                return Redirect("<<<", 0, None, word.value, word.known)
+                return Redirect("<<<", 0, None, word.value, word.known, word.subs, word.variables)
             return Redirect("<<<", 0, None, "", True)
         seen_lt = False
         for child in node.children:
@@ -723,7 +729,17 @@ class Walker:
             for sid in word.subs:
                 if self.commands[sid].in_sub_of in (None, reserved):
                     self.commands[sid].in_sub_of = cid
+        self._link_output_subs(cid, [*words, *(r.target for r in redirects if r.target is not None)])
         return cid
+
+    def _link_output_subs(self, cid: int, words: list[Word]) -> None:
+        """`tee >(sh)`, `cmd > >(sh)`: the command inside reads this one's output."""
+        cmd = self.commands[cid]
+        for word in words:
+            if word.process_sub == ">":
+                for sid in word.subs:
+                    self.commands[sid].pipe_from = sorted(set(self.commands[sid].pipe_from) | {cid})
+                    cmd.pipe_to = sorted(set(cmd.pipe_to) | {sid})
 
     def _track_cd(self, cmd: SimpleCommand) -> None:
         if not cmd.words or cmd.words[0].value not in ("cd", "pushd", "popd"):
