@@ -44,6 +44,7 @@ from guardrail.parsers.shell import (
 
 MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
 CODE_TAGS = frozenset({"shell", "interpreter"})
+_ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
 _TCP_RE = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)")
 
 
@@ -161,6 +162,8 @@ class _LineAnalysis:
             info.effects.append(CodeEffect("too_complex", "command nested too deeply", cmd.text))
         self._literal_output(cmd, info)
         self._redirects(cmd, ctx, info)
+        names, _ = self._derived([v for w in iter_words(cmd) for v in w.variables])
+        info.variables = sorted(names)
         self.infos[cmd.id] = info
         self.effects.extend(info.effects)
         self._code(cmd, info)
@@ -563,15 +566,28 @@ class _LineAnalysis:
                                                                            links=self.state.links))
                 if eff is not None:
                     sources.append(("path", eff.path, eff.location, None))
+            elif red.op in ("<<", "<<<"):
+                # `curl -d @- URL <<< "$API_KEY"`: the here-string is what is sent
+                feeders.extend(self._infos_of(red.subs))
+                names, subs = self._derived(red.variables)
+                feeders.extend(self._infos_of(sorted(subs)))
+                for var in names:
+                    sources.append(("variable", None, None, var))
         own_reads = [e for e in info.effects if isinstance(e, PathEffect) and e.op == "read"]
         for eff in own_reads:
             sources.append(("path", eff.path, eff.location, None))
+            if eff.path and _ENVIRON.match(eff.path):
+                sources.append(("env", None, None, None))
         for feeder in feeders:
             for e in feeder.effects:
                 if isinstance(e, PathEffect) and e.op in ("read", "list"):
                     sources.append(("path", e.path, e.location, None))
+                    if e.path and _ENVIRON.match(e.path):
+                        sources.append(("env", None, None, None))
             if "env_dump" in feeder.tags:
                 sources.append(("env", None, None, None))
+            for var in feeder.variables:
+                sources.append(("variable", None, None, var))
         for up_id in cmd.pipe_from:
             up = self.by_id.get(up_id)
             if up is None:

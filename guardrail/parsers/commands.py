@@ -210,6 +210,7 @@ class Info:
     code_vars_used: list[str] = field(default_factory=list)  # variables whose value becomes code
     script_subs: list[tuple[list[int], str]] = field(default_factory=list)  # bash <(...): (subs, kind)
     network_source: bool = False  # its output is data from the network
+    variables: list[str] = field(default_factory=list)  # variables its words expand (and their sources)
 
 
 @dataclass
@@ -662,21 +663,33 @@ def _url_effect(word: Word, method: str, ctx: Ctx, info: Info, *, headers: tuple
                 body: str | None = None, sends: bool = False) -> NetEffect:
     from guardrail.parsers.url import http_effect
 
-    if word.value is None:
+    url = word.value if word.value is not None else url_with_known_host(word)
+    if url is None:
         eff = NetEffect("http", None, "invalid", ctx.cmd.text, url=word.raw, method=method,
                         headers=headers, body=body)
-        if word.prefix:
-            known = http_effect(word.prefix, method, headers=headers, body=body, source=ctx.cmd.text)
-            if known.host and ("/" in word.prefix.split("://", 1)[-1] or word.prefix.endswith("/")):
-                eff = known
     else:
-        eff = http_effect(word.value, method, headers=headers, body=body, source=ctx.cmd.text)
+        eff = http_effect(url, method, headers=headers, body=body, source=ctx.cmd.text)
     info.effects.append(eff)
-    if sends or method not in ("GET", "HEAD") or headers or body:
-        info.sinks.append(eff)
-    else:
-        info.sinks.append(eff)  # even a GET carries its URL and headers
+    info.sinks.append(eff)  # even a GET carries its URL and headers
     return eff
+
+
+_UNKNOWN = "\x01"
+
+
+def url_with_known_host(word: Word) -> str | None:
+    """A URL whose unknown parts lie only in the user info, path or query
+    (`https://$TOKEN@evil.com/$X`): with those parts as placeholders, so its host can be
+    judged; None when the host itself is not known."""
+    text = "".join(_UNKNOWN if p is None else p for p in word.parts)
+    scheme, sep, rest = text.partition("://")
+    if not sep or _UNKNOWN in scheme:
+        return None
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    hostport = authority.rsplit("@", 1)[-1]
+    if _UNKNOWN in hostport:
+        return None
+    return text.replace(_UNKNOWN, "x")
 
 
 def host_effect(protocol: str, host_word: Word | None, ctx: Ctx, info: Info,

@@ -30,6 +30,7 @@ from guardrail.parsers.commands import (
     host_effect,
     parse_args,
     path_effect,
+    url_with_known_host,
 )
 from guardrail.parsers.paths import Resolved, resolve
 from guardrail.parsers.scripts import ScriptEffects, awk_effects, sed_effects
@@ -1393,7 +1394,8 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
         add_path(info, "write", dest, cwd_ctx, recursive=True)
     elif sub in ("pull", "push", "ls-remote", "submodule", "archive") and sub != "archive":
         remote = pos[0] if pos else None
-        if remote is not None and remote.value and ("://" in remote.value or "@" in remote.value):
+        shown = (remote.value if remote.value is not None else url_with_known_host(remote)) if remote else None
+        if remote is not None and shown and ("://" in shown or "@" in shown):
             _git_remote(remote, ctx, info)
         else:
             info.effects.append(NetEffect("git", None, "invalid", ctx.cmd.text))
@@ -1469,9 +1471,11 @@ def _exists(value: str, ctx: Ctx) -> bool:
 
 
 def _git_remote(word: Word, ctx: Ctx, info: Info) -> None:
-    v = word.value
+    v = word.value if word.value is not None else url_with_known_host(word)
     if v is None:
-        info.effects.append(NetEffect("git", None, "invalid", ctx.cmd.text))
+        eff = NetEffect("git", None, "invalid", ctx.cmd.text)
+        info.effects.append(eff)
+        info.sinks.append(eff)
         return
     if "://" in v:
         from guardrail.parsers.url import parse_url
@@ -1481,8 +1485,10 @@ def _git_remote(word: Word, ctx: Ctx, info: Info) -> None:
         if scheme == "file":
             add_path(info, "read", Word.literal(v.split("://", 1)[1]), ctx)
             return
-        info.effects.append(NetEffect("git", parsed.host, parsed.address, ctx.cmd.text, url=v,
-                                      scheme=scheme, port=parsed.port))
+        eff = NetEffect("git", parsed.host, parsed.address, ctx.cmd.text, url=v, scheme=scheme,
+                        port=parsed.port, userinfo=parsed.userinfo)
+        info.effects.append(eff)
+        info.sinks.append(eff)  # a push sends the repository; the URL may carry a token
         return
     host = _remote_host(word)
     if host is not None:

@@ -704,7 +704,19 @@ class Walker:
             self._sub_owner.pop()
         cid = self._add(words, assignments, redirects, node, reserved=pending_id)
         self._track_cd(self.commands[cid])
+        self._track_read(self.commands[cid])
         return cid
+
+    def _track_read(self, cmd: SimpleCommand) -> None:
+        """`read X < .env`: X now holds data from what this command read."""
+        if not cmd.words or cmd.words[0].value not in ("read", "mapfile", "readarray"):
+            return
+        for word in cmd.words[1:]:
+            name = word.value or ""
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                self.scope.variables[name] = None
+                refs, subs = self.derived.get(name, (set(), set()))
+                self.derived[name] = (refs, subs | {cmd.id})
 
     def _add(self, words: list[Word], assignments: list[tuple[str, Word]],
              redirects: list[Redirect], node: Any, reserved: int | None = None) -> int:
