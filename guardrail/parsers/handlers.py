@@ -353,7 +353,14 @@ def env(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
         if v == "--":
             i += 1
             break
-        if v in ("-u", "--unset", "-C", "--chdir"):
+        if v in ("-C", "--chdir") or v.startswith("--chdir="):
+            # `env -C / rm -rf etc`: the command runs elsewhere
+            target = v.split("=", 1)[1] if "=" in v else (words[i + 1].value if i + 1 < len(words) else None)
+            flags.add(v.split("=")[0])
+            i += 1 if "=" in v else 2
+            ctx = _with_cwd(ctx, target)
+            continue
+        if v in ("-u", "--unset"):
             flags.add(v)
             i += 2
             continue
@@ -390,6 +397,17 @@ def env(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
         info.tags.add("env_dump")
         return
     analyse_words(rest, ctx.deeper(), info)
+
+
+def _with_cwd(ctx: Ctx, target: str | None) -> Ctx:
+    """The context for a command run in directory `target` (None: unknown)."""
+    from guardrail.parsers.paths import normalise
+
+    cwd: str | None = None
+    if target is not None and (ctx.cwd is not None or target.startswith(("/", "~"))):
+        cwd = normalise(target, ctx.cwd or ctx.paths.workspace, ctx.paths.home)
+    shadow = type(ctx.cmd)(**{**ctx.cmd.__dict__, "cwd": cwd})
+    return replace(ctx, cmd=shadow)
 
 
 @handler("set")

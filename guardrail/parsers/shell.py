@@ -22,7 +22,8 @@ from typing import Any
 
 MAX_DEPTH = 64  # nesting of substitutions, subshells, compound statements
 MAX_COMMANDS = 2_000  # simple commands in one line (literal code included)
-MAX_BRACE_WORDS = 64
+MAX_BRACE_WORDS = 256
+MAX_BRACE_DEPTH = 32
 MAX_VALUE = 8_192  # longest variable value tracked
 
 _PARSER: Any = None
@@ -55,6 +56,7 @@ class Word:
     tilde: bool = False  # started with an unquoted ~
     unquoted: str = ""  # the unquoted literal text, for brace expansion
     split: bool = False  # holds an unquoted expansion whose value has blanks (field splitting)
+    unquoted_expansion: bool = False  # holds an unquoted $X or $(..): subject to IFS splitting
 
     @property
     def value(self) -> str | None:
@@ -184,50 +186,88 @@ def _unescape_double(text: str) -> str:
 _BRACE_RE = re.compile(r"\{([^{}]*)\}")
 
 
-def brace_expand(text: str) -> list[str]:
-    """Bash brace expansion of `a{b,c}d` and `{1..3}`, bounded."""
-    results = [text]
-    for _ in range(8):
-        changed = False
-        nxt: list[str] = []
-        for item in results:
-            m = None
-            for cand in _BRACE_RE.finditer(item):
-                inner = cand.group(1)
-                if "," in inner or re.fullmatch(r"-?\w+\.\.-?\w+(\.\.-?\d+)?", inner):
-                    m = cand
-                    break
-            if m is None:
-                nxt.append(item)
-                continue
-            inner = m.group(1)
-            if "," in inner:
-                alts = inner.split(",")
-            else:
-                alts = _range_alts(inner)
-            changed = True
-            for alt in alts:
-                nxt.append(item[: m.start()] + alt + item[m.end() :])
-                if len(nxt) > MAX_BRACE_WORDS:
-                    return nxt[:MAX_BRACE_WORDS]
-        results = nxt
-        if not changed:
-            break
-    return results
+def brace_expand(text: str) -> list[str] | None:
+    """Bash brace expansion (`a{b,c}d`, `{1..3}`, nested `{a,{b,c}}`), left to right like bash;
+    None when the result would be too large to follow (the word is then unknown, never
+    silently truncated)."""
+    try:
+        return _expand_braces(text, 0)
+    except _TooMany:
+        return None
 
 
-def _range_alts(inner: str) -> list[str]:
+class _TooMany(Exception):
+    pass
+
+
+def _brace_group(text: str, start: int) -> tuple[int, list[str]] | None:
+    """The group opening at `start`: its end and its top-level alternatives, if it is a real group."""
+    depth = 0
+    parts: list[str] = []
+    last = start + 1
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                parts.append(text[last:i])
+                if len(parts) > 1:
+                    return i, parts
+                inner = parts[0]
+                if re.fullmatch(r"-?\w+\.\.-?\w+(\.\.-?\d+)?", inner):
+                    alts = _range_alts(inner)
+                    if alts is None:
+                        raise _TooMany
+                    return i, alts
+                return None
+        elif ch == "," and depth == 1:
+            parts.append(text[last:i])
+            last = i + 1
+        i += 1
+    return None
+
+
+def _expand_braces(text: str, level: int) -> list[str]:
+    if level > MAX_BRACE_DEPTH:
+        raise _TooMany
+    i = text.find("{")
+    while i != -1:
+        group = _brace_group(text, i)
+        if group is not None:
+            end, alternatives = group
+            heads: list[str] = []
+            for alt in alternatives:
+                heads.extend(_expand_braces(alt, level + 1))
+                if len(heads) > MAX_BRACE_WORDS:
+                    raise _TooMany
+            tails = _expand_braces(text[end + 1 :], level + 1)
+            if len(heads) * len(tails) > MAX_BRACE_WORDS:
+                raise _TooMany
+            return [text[:i] + h + t for h in heads for t in tails]
+        i = text.find("{", i + 1)
+    return [text]
+
+
+def _range_alts(inner: str) -> list[str] | None:
     parts = inner.split("..")
     try:
         lo, hi = int(parts[0]), int(parts[1])
         step = abs(int(parts[2])) if len(parts) > 2 and int(parts[2]) else 1
+        if abs(hi - lo) // step + 1 > MAX_BRACE_WORDS:
+            return None
         rng = range(lo, hi + 1, step) if lo <= hi else range(lo, hi - 1, -step)
-        return [str(x) for x in list(rng)[:MAX_BRACE_WORDS]]
+        return [str(x) for x in rng]
     except ValueError:
         if len(parts[0]) == 1 and len(parts[1]) == 1:
             a, b = ord(parts[0]), ord(parts[1])
             rng2 = range(a, b + 1) if a <= b else range(a, b - 1, -1)
-            return [chr(x) for x in list(rng2)[:MAX_BRACE_WORDS]]
+            return [chr(x) for x in rng2]
     return ["{" + inner + "}"]
 
 
@@ -754,10 +794,18 @@ class Walker:
                     cmd.pipe_to = sorted(set(cmd.pipe_to) | {sid})
 
     def _track_cd(self, cmd: SimpleCommand) -> None:
-        if not cmd.words or cmd.words[0].value not in ("cd", "pushd", "popd"):
+        words = cmd.words
+        while words and words[0].value in ("builtin", "command"):
+            words = words[1:]  # `builtin cd /`
+        if words and words[0].value in self.functions and re.search(
+            r"\b(cd|pushd|popd)\b", self.functions[words[0].value]
+        ):
+            self.scope.cwd = None  # a function that changes directory: where we are is unknown
             return
-        name = cmd.words[0].value
-        args = [w for w in cmd.words[1:] if not (w.value or "").startswith("-") or w.value == "-"]
+        if not words or words[0].value not in ("cd", "pushd", "popd"):
+            return
+        name = words[0].value
+        args = [w for w in words[1:] if not (w.value or "").startswith("-") or w.value == "-"]
         if name == "popd" or (args and args[0].value == "-"):
             self.scope.cwd = None
             return
@@ -779,13 +827,21 @@ class Walker:
     def expand_word(self, node: Any, depth: int) -> list[Word]:
         """A word node -> one or more words (brace expansion)."""
         word = self.make_word(node, depth)
+        unknown = Word([None], word.raw, subs=word.subs, variables=word.variables)
+        if word.unquoted_expansion and "IFS" in self.scope.variables:
+            return [unknown]  # a changed IFS splits expansions where we cannot follow
+        braces = "{" in word.unquoted and ("," in word.unquoted or ".." in word.unquoted)
+        if braces and not word.known:
+            return [unknown]  # bash expands braces first: `{/et${X}c,x}` may be anything
         if word.split and word.known and not word.quoted:
             fields = (word.value or "").split()
-            return [Word([f], word.raw, subs=word.subs, variables=word.variables) for f in fields[:MAX_BRACE_WORDS]]
-        if word.known and "{" in word.unquoted and (
-            "," in word.unquoted or ".." in word.unquoted
-        ):
+            if len(fields) > MAX_BRACE_WORDS:
+                return [unknown]
+            return [Word([f], word.raw, subs=word.subs, variables=word.variables) for f in fields]
+        if word.known and braces:
             values = brace_expand(word.value or "")
+            if values is None:
+                return [unknown]
             if len(values) > 1:
                 return [Word([v], word.raw, glob=word.glob, subs=word.subs,
                              variables=word.variables, tilde=v.startswith("~"))
@@ -856,6 +912,7 @@ class Walker:
                     word.unquoted += value
         else:
             before = len(word.parts)
+            word.unquoted_expansion = True
             self._expansion_part(node, depth, word)
             added = word.parts[before:]
             if any(p is not None and any(c in p for c in " \t\n") for p in added):
