@@ -490,29 +490,64 @@ class _LineAnalysis:
         return names, subs
 
     def _record_links(self, cmd: SimpleCommand) -> None:
-        """`ln -s TARGET LINK`: later paths through LINK lead to TARGET (it does not exist yet)."""
-        if not cmd.words or cmd.words[0].value not in ("ln", "link", "cp") or cmd.cwd is None:
+        """`ln -s TARGET LINK` (however it is run: `/bin/ln`, `nice ln`, `ln -t DIR`): later
+        paths through LINK lead to TARGET, though it does not exist yet; `mv` carries a link."""
+        if cmd.cwd is None:
             return
-        name = cmd.words[0].value
-        words = [w.value for w in cmd.words[1:]]
-        flags = {w for w in words if w and w.startswith("-")}
-        if name == "cp" and not (flags & {"-s", "--symbolic-link", "-l", "--link"}):
+        for eff in self.infos[cmd.id].effects:
+            if not isinstance(eff, ExecEffect):
+                continue
+            if eff.command in ("ln", "link") or (eff.command == "cp" and eff.flags & {"-s", "--symbolic-link", "-l", "--link"}):
+                self._record_ln(cmd, eff)
+            elif eff.command == "mv":
+                args = [a for a in eff.argv[1:] if not a.startswith("-")]
+                if len(args) == 2:
+                    src = resolve(args[0], cmd.cwd, self.state.paths, follow_last=False, links=self.state.links).path
+                    dst = resolve(args[1], cmd.cwd, self.state.paths, follow_last=False, links=self.state.links).path
+                    if src in self.state.links and dst:
+                        self.state.links[dst] = self.state.links.pop(src)
+
+    def _record_ln(self, cmd: SimpleCommand, eff: ExecEffect) -> None:
+        argv = list(eff.argv[1:])
+        symbolic = any(f in ("-s", "--symbolic") or (f.startswith("-") and not f.startswith("--") and "s" in f)
+                       for f in eff.flags)
+        target_dir: str | None = None
+        args: list[str] = []
+        i = 0
+        while i < len(argv):
+            a = argv[i]
+            if a in ("-t", "--target-directory") and i + 1 < len(argv):
+                target_dir = argv[i + 1]
+                i += 2
+                continue
+            if a.startswith("--target-directory="):
+                target_dir = a.split("=", 1)[1]
+            elif a.startswith("-") and not a.startswith("--") and "t" in a[1:] and i + 1 < len(argv):
+                target_dir = argv[i + 1]  # `ln -st DIR TARGET`
+                i += 2
+                continue
+            elif not a.startswith("-") or a == "-":
+                args.append(a)
+            i += 1
+        if not args:
             return
-        args = [w for w in words if not (w and w.startswith("-"))]
-        if any(a is None for a in args) or not args:
-            return
-        symbolic = bool(flags & {"-s", "--symbolic"}) or any(
-            f.startswith("-") and not f.startswith("--") and "s" in f for f in flags)
-        target = args[0] or ""
-        link_raw = args[1] if len(args) > 1 else posixpath.basename(target.rstrip("/")) or target
+        pairs: list[tuple[str, str]] = []
+        if target_dir is not None:
+            pairs = [(t, posixpath.join(target_dir, posixpath.basename(t.rstrip("/")) or t)) for t in args]
+        elif len(args) == 1:
+            pairs = [(args[0], posixpath.basename(args[0].rstrip("/")) or args[0])]
+        else:
+            pairs = [(args[0], args[1])] if len(args) == 2 else [
+                (t, posixpath.join(args[-1], posixpath.basename(t.rstrip("/")))) for t in args[:-1]]
         paths = self.state.paths
-        link = resolve(link_raw or "", cmd.cwd, paths, follow_last=False, links=self.state.links).path
-        if link is None:
-            return
-        base = posixpath.dirname(link) if symbolic else cmd.cwd
-        expanded = expand_home(target, paths.home)
-        absolute = expanded if expanded.startswith("/") else posixpath.join(base, expanded)
-        self.state.links[link] = posixpath.normpath(absolute)
+        for target, link_raw in pairs:
+            link = resolve(link_raw, cmd.cwd, paths, follow_last=False, links=self.state.links).path
+            if link is None:
+                continue
+            base = posixpath.dirname(link) if symbolic else cmd.cwd
+            expanded = expand_home(target, paths.home)
+            absolute = expanded if expanded.startswith("/") else posixpath.join(base, expanded)
+            self.state.links[link] = posixpath.normpath(absolute)
 
     # -- redirections
     def _redirects(self, cmd: SimpleCommand, ctx: Ctx, info: Info) -> None:

@@ -86,6 +86,7 @@ def _realpath_existing(path: str, follow_last: bool, base: str = "/",
     else:
         current, rest = "", path
     parts = [p for p in rest.split("/") if p and p != "."]
+    missing = False
     for index, part in enumerate(parts):
         if part == "..":
             current = current.rsplit("/", 1)[0]
@@ -97,10 +98,15 @@ def _realpath_existing(path: str, follow_last: bool, base: str = "/",
         if links and candidate in links and depth < 8:
             current = _realpath_existing(links[candidate], True, "/", links, depth + 1).rstrip("/")
             continue
+        if missing:
+            current = candidate  # below a missing directory nothing exists but links made in the line
+            continue
         try:
             mode = os.lstat(candidate).st_mode
         except (OSError, ValueError):
-            return posixpath.normpath("/".join([candidate, *parts[index + 1 :]]))
+            missing = True
+            current = candidate
+            continue
         if stat.S_ISLNK(mode):
             try:
                 current = os.path.realpath(candidate).rstrip("/")
