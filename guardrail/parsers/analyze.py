@@ -544,7 +544,7 @@ class _LineAnalysis:
             link = resolve(link_raw, cmd.cwd, paths, follow_last=False, links=self.state.links).path
             if link is None:
                 continue
-            base = posixpath.dirname(link) if symbolic else cmd.cwd
+            base = posixpath.dirname(link) if symbolic else (cmd.cwd or paths.workspace)
             expanded = expand_home(target, paths.home)
             absolute = expanded if expanded.startswith("/") else posixpath.join(base, expanded)
             self.state.links[link] = posixpath.normpath(absolute)
