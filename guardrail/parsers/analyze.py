@@ -44,6 +44,13 @@ from guardrail.parsers.shell import (
 
 MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
 CODE_TAGS = frozenset({"shell", "interpreter"})
+# Files a build or test runner reads and runs (a Makefile's recipes, package.json's scripts, ...).
+BUILD_INPUTS = frozenset({
+    "Makefile", "makefile", "GNUmakefile", "package.json", "setup.py", "pyproject.toml", "setup.cfg",
+    "Cargo.toml", "build.rs", "build.gradle", "build.gradle.kts", "settings.gradle", "pom.xml",
+    "Rakefile", "Gemfile", "tox.ini", "noxfile.py", "conftest.py", "CMakeLists.txt", "justfile",
+    "Justfile", "go.mod", "pytest.ini", "mix.exs", "build.sbt", "meson.build", "BUILD", "WORKSPACE",
+})  # fmt: skip
 _ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
 _TCP_RE = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)")
 
@@ -169,6 +176,7 @@ class _LineAnalysis:
         self._code(cmd, info)
         self._scripts(cmd, info)
         self._flows(cmd, info)
+        self._built_from_written(cmd, info)
         self._record_writes(cmd, info)
         self._record_links(cmd)
 
@@ -440,7 +448,37 @@ class _LineAnalysis:
         else:
             self.effects.append(CodeEffect("dynamic", f"{path} was written earlier in the line and is run by an interpreter", cmd.text))
 
+    def _copy_written(self, cmd: SimpleCommand, info: Info) -> None:
+        """`cp x.sh y.sh`, `mv x.sh y.sh`: the copy has the content the original had in the line."""
+        for eff in info.effects:
+            if not isinstance(eff, ExecEffect) or eff.command not in ("cp", "mv", "install"):
+                continue
+            args = [a for a in eff.argv[1:] if not a.startswith("-")]
+            if len(args) != 2 or cmd.cwd is None:
+                continue
+            src = resolve(args[0], cmd.cwd, self.state.paths, links=self.state.links).path
+            dst = resolve(args[1], cmd.cwd, self.state.paths, links=self.state.links).path
+            if src in self.state.written and dst:
+                self.state.written[dst] = self.state.written[src]
+
+    def _built_from_written(self, cmd: SimpleCommand, info: Info) -> None:
+        """`printf 'all:\\n\\trm -rf ~' > Makefile; make`: a build runs a file written in the line."""
+        if not any(isinstance(e, ExecEffect) and "project_runner" in e.tags for e in info.effects):
+            return
+        for path, content in list(self.state.written.items()):
+            if posixpath.basename(path) not in BUILD_INPUTS:
+                continue
+            if content == DOWNLOADED:
+                self.effects.append(CodeEffect("downloaded_then_run", f"{path} was downloaded earlier in the line and the build runs it", cmd.text))
+            else:
+                self.effects.append(CodeEffect("dynamic", f"{path} was written earlier in the line and the build runs it", cmd.text))
+
     def _record_writes(self, cmd: SimpleCommand, info: Info) -> None:
+        redirected = {r.target.value for r in cmd.redirects if r.target is not None}
+        for eff in info.effects:
+            if isinstance(eff, PathEffect) and eff.op == "write" and eff.path and eff.raw not in redirected:
+                self.state.written.setdefault(eff.path, None)  # written with content we do not know
+        self._copy_written(cmd, info)
         for path in info.downloads:
             self.state.written[path] = DOWNLOADED
         upstream = self._upstream_infos(cmd)

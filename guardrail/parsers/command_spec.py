@@ -16,6 +16,7 @@ Role = Literal[
     "read", "list", "write", "delete", "exec", "chmod", "chown", "url", "host", "sql", "script",
     "pattern", "mode", "owner", "command", "command_string", "code", "module", "data", "header",
     "ignore", "value", "flag", "value2", "read2", "script_file", "write_target", "write_basename",
+    "project",
 ]  # fmt: skip
 Handler = Literal[
     "shell", "eval", "source", "exec", "command_builtin", "interpreter", "deno", "bun", "busybox",

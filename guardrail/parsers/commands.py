@@ -324,7 +324,7 @@ def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = Fals
 
 # ---------------------------------------------------------------- effects helpers
 
-PATH_ROLES = {"read": "read", "list": "list", "write": "write", "delete": "delete",
+PATH_ROLES = {"read": "read", "list": "list", "write": "write", "delete": "delete", "project": "exec",
               "exec": "exec", "chmod": "chmod", "chown": "chown", "write_target": "write",
               "read2": "read", "script_file": "read", "write_basename": "write"}  # fmt: skip
 
@@ -527,6 +527,9 @@ def generic(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info,
     info.tags.update(tags)
     info.effects.append(exec_effect(name, words, ctx, spec, subcommand=subcommand,
                                     flags=flags, tags=tags))
+    if "project_runner" in spec.tags:
+        # a build or test runner runs the code of the directory it runs in
+        add_path(info, "exec", Word.literal("."), ctx)
     if spec.runs_programs & flags:
         used = " ".join(sorted(spec.runs_programs & flags))
         code(info, "runs_programs", f"{name} {used} runs another program", ctx)

@@ -1535,12 +1535,13 @@ def sql_client(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -
     valued = set(spec.extra.get("value_options") or ())
     opts = {o: "value" for o in valued | query_opts | file_opts}
     parsed = parse_args(words[1:], opts)
-    info.effects.append(exec_effect(name, words, ctx, spec, flags=parsed.flags))
     queries: list[Word] = [w for o, w in parsed.options if o in query_opts or o == "-cmd"]
     for o, w in parsed.options:
-        if o in file_opts:
+        if o in file_opts or o == "-init":
             add_path(info, "read", w, ctx)
             info.effects.append(DbEffect("UNKNOWN", ctx.cmd.text, parsed=False, dialect=dialect))
+        elif o in ("-o", "--output", "-L", "--log-file"):
+            add_path(info, "write", w, ctx)
     pos = list(parsed.positionals)
     if spec.extra.get("positional_db") and pos:
         db = pos.pop(0)
@@ -1549,13 +1550,15 @@ def sql_client(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -
         queries.extend(pos)
     elif name in ("mysql", "mariadb") and pos:
         pos.pop(0)
+    tags: set[str] = set()
     if not queries:
-        stdin = next((r for r in ctx.cmd.redirects if r.op in ("<<", "<<<")), None)
-        if stdin is not None and stdin.text is not None and stdin.body_known:
-            queries.append(Word.literal(stdin.text))
+        # statements on standard input: a literal (here-doc, `echo "..." |`) is read; else ask
+        if ctx.stdin_text is not None:
+            queries.append(Word.literal(ctx.stdin_text))
         else:
-            info.tags.add("sql_stdin")
-            return
+            tags.add("sql_stdin")
+    info.tags.update(tags)
+    info.effects.append(exec_effect(name, words, ctx, spec, flags=parsed.flags, tags=tags))
     for q in queries:
         if q.value is None:
             info.effects.append(DbEffect("UNKNOWN", ctx.cmd.text, parsed=False, dialect=dialect))
