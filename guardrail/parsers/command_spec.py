@@ -68,6 +68,8 @@ class CommandSpec(BaseModel):
     # handler-specific settings
     default: str | None = Field(None, description="Positional argument assumed when none is given (ls: '.').")
     inline: list[str] | None = None
+    read_options: list[str] | None = None
+    code_options: list[str] | None = None
     inplace: list[str] | None = None
     module: list[str] | None = None
     value_options: list[str] | None = None

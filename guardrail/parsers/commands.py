@@ -559,6 +559,8 @@ def _role_effect(role: str, word: Word, ctx: Ctx, info: Info, *, recursive: bool
         return
     if role == "code":
         code(info, "runs_programs", f"{opt or 'argument'} {word.raw!r} runs code", ctx)
+        if word.value:
+            info.code_strings.append(word.value)  # and what it runs is read as a line of its own
     elif role == "command":
         if word.value is None:
             code(info, "dynamic", f"command {word.raw!r} is not known before it runs", ctx)

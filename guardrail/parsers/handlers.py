@@ -193,10 +193,15 @@ def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) 
             if key in module:
                 mod = Word([val], val) if eq else (words[i + 1] if i + 1 < len(words) else Word.literal(""))
                 return _run_module(name, words, mod, words[i + (1 if eq else 2):], spec, ctx, info, flags)
+            value_word = Word([val], val) if eq else (words[i + 1] if i + 1 < len(words) else None)
+            if value_word is not None:
+                _interpreter_option(key, value_word, spec, ctx, info)
             i += 2 if (key in valued and not eq) else 1
             continue
-        if v in valued:  # word options such as -ex or -cmd
+        if v in valued:  # word options such as -ex or -cmd, and -r MODULE
             flags.add(v)
+            if i + 1 < len(words):
+                _interpreter_option(v, words[i + 1], spec, ctx, info)
             i += 2
             continue
         consumed_next = False
@@ -229,6 +234,18 @@ def interpreter(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) 
     _run_script(rest[0], "interpreter", ctx, info)
 
 
+def _interpreter_option(opt: str, value: Word, spec: Spec, ctx: Ctx, info: Info) -> None:
+    """Options that read a file (node --env-file) or load code (node --import data:...)."""
+    if opt in (spec.extra.get("read_options") or ()):
+        add_path(info, "read", value, ctx)
+    elif opt in (spec.extra.get("code_options") or ()):
+        v = value.value
+        if v is None or re.match(r"(?i)(data|https?|file):", v):
+            code(info, "dynamic", f"{opt} loads code that is not a module of the project: {value.raw[:60]}", ctx)
+        elif v.startswith(("/", "~", ".")):
+            add_path(info, "exec", value, ctx)
+
+
 def _inline_code(name: str, words: list[Word], body: Word, spec: Spec, ctx: Ctx, info: Info,
                  flags: set[str], rest: list[Word], inplace: set[str]) -> None:
     """`python -c CODE args`, `perl -ne CODE files`: opaque code; its files are read
@@ -256,10 +273,15 @@ def _run_module(name: str, words: list[Word], mod: Word, rest: list[Word], spec:
         analyse_words([Word.literal(mod.value), *rest], ctx.deeper(), info)
         return
     info.effects.append(exec_effect(name, words, ctx, spec, subcommand=None, flags=flags))
-    if mod.value == "venv":
-        for w in rest:
-            if w.value is not None and not w.value.startswith("-"):
-                add_path(info, "write", w, ctx)
+    for w in rest:
+        if w.value is None or w.value.startswith("-"):
+            continue
+        if mod.value == "venv":
+            add_path(info, "write", w, ctx)
+        elif "/" in w.value or w.value.startswith((".", "~")) or os.path.exists(
+                os.path.join(ctx.cwd or ctx.paths.workspace, w.value)):
+            # `python -m json.tool ~/.aws/credentials`: a path given to a module is read by it
+            add_path(info, "read", w, ctx)
 
 
 @handler("deno")
@@ -932,8 +954,22 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
                 add_path(info, "read", w, ctx)
         elif opt in ("-o", "--output"):
             outputs.append(w)
-        elif opt == "--url":
-            urls.append(w)
+        elif opt in ("--url", "--expand-url"):
+            urls.append(w if "{{" not in (w.value or "") else Word([None], w.raw))
+        elif opt in ("-b", "--cookie") and v is not None and "=" not in v:
+            add_path(info, "read", w, ctx)  # a cookie file
+        elif opt in ("--key", "--cert", "-E", "--cacert", "--capath", "--proxy-key", "--proxy-cert"):
+            add_path(info, "read", Word([(v or "").split(":", 1)[0]], w.raw) if v is not None else w, ctx)
+        elif opt == "--variable":
+            if v is not None and "@" in v.split("=", 1)[0]:
+                _, _, target = v.partition("@")
+                if target and target != "-":
+                    add_path(info, "read", Word([target], target), ctx)  # --variable name@file
+                elif target == "-":
+                    info.sends_stdin = True
+        elif opt in ("-w", "--write-out") and v is not None and "%output{" in v:
+            for target in re.findall(r"%output\{>?([^}]*)\}", v):
+                add_path(info, "write", Word.literal(target), ctx)
         elif opt in ("-K", "--config"):
             add_path(info, "read", w, ctx)
             code(info, "dynamic", "curl reads options from a config file", ctx)
@@ -1347,6 +1383,7 @@ _GIT_SUB_VALUE = {
     "-u": "value", "--set-upstream-to": "value", "--orphan": "value", "--onto": "value",
     "-s": "value", "--strategy": "value", "-X": "value", "--strategy-option": "value",
     "--exec": "code", "-x": "code", "--upload-pack": "code", "--receive-pack": "code",
+    "--open-files-in-pager": "code", "-O": "code", "--ext-diff": "flag", "--textconv": "flag",
     "--template": "value", "--reference": "value", "--separate-git-dir": "value",
     "--shallow-since": "value", "--jobs": "value", "-j": "value", "--abbrev": "value",
     "--author-date-order": "flag", "--diff-filter": "value", "--word-diff": "value",
@@ -1405,6 +1442,8 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
             add_path(info, role, w, cwd_ctx)
         elif role == "code":
             code(info, "runs_programs", f"git {sub} {opt} runs a program", ctx)
+            if w.value:
+                info.code_strings.append(w.value)
     pos = sub_parsed.positionals
     if sub == "clone" and pos:
         _git_remote(pos[0], ctx, info)
@@ -1428,6 +1467,9 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     elif sub == "apply":
         for w in pos:
             add_path(info, "read", w, cwd_ctx)
+    elif sub == "diff" and "--no-index" in sub_flags:
+        for w in pos:
+            add_path(info, "read", w, cwd_ctx)  # `git diff --no-index` reads any two files
     elif sub in ("bundle", "format-patch") and pos:
         pass
 
