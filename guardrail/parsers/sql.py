@@ -170,8 +170,15 @@ def parse_sql(query: str, dialect: str | None = None, source: str = "") -> list[
     effect's `source` is `source` when given (the shell fragment, say), else
     the statement's own text; `dialect` is recorded as given.
     """
+    query = _decode_unicode_identifiers(query)
     try:
-        return _parse_sql(query, dialect, source)
+        effects = _parse_sql(query, dialect, source)
+        if dialect is None and "/*" in query:
+            # comments nest in PostgreSQL and not in MySQL/SQLite: `/* /* */ DROP TABLE t; -- */`
+            # hides a statement from one reading; with no dialect given, take both
+            effects += [e for e in _parse_sql(query, "mysql", source)
+                        if (e.statement, e.features) not in {(x.statement, x.features) for x in effects}]
+        return effects
     except Exception:  # fail closed: unparsed, with whatever the keyword scan finds
         text = _expand_executable_comments(query)
         return [
@@ -183,6 +190,26 @@ def parse_sql(query: str, dialect: str | None = None, source: str = "") -> list[
                 dialect=dialect,
             )
         ]
+
+
+_UNICODE_IDENT = re.compile(r'(?i)\bU&"((?:[^"]|"")*)"')
+
+
+def _decode_unicode_identifiers(query: str) -> str:
+    """`U&"\\0070g_read_file"` is pg_read_file: decode PostgreSQL's escaped identifiers first."""
+    if "&" not in query:
+        return query
+
+    def decode(m: re.Match[str]) -> str:
+        body = m.group(1)
+        out = re.sub(r"\\\+([0-9A-Fa-f]{6})|\\([0-9A-Fa-f]{4})",
+                     lambda e: chr(int(e.group(1) or e.group(2), 16)), body)
+        return '"' + out.replace("\\\\", "\\") + '"'
+
+    try:
+        return _UNICODE_IDENT.sub(decode, query)
+    except (ValueError, OverflowError):
+        return query
 
 
 def _parse_sql(query: str, dialect: str | None, source: str) -> list[DbEffect]:
@@ -738,10 +765,19 @@ _Value = bool | int | float | str | None | _Unknown
 
 
 def _always_true(condition: _exp.Expr) -> bool:
+    """True when the condition holds for every row: folded to true, or constant (it names no
+    column: `1 BETWEEN 0 AND 2`, `coalesce(null, true)`), or too deep to read (fail closed)."""
+    from sqlglot import exp
+
     try:
-        return _truth(condition) is True
+        truth = _truth(condition)
+        if truth is not None:
+            return truth
+        # not folded, yet names no column: a constant we could not evaluate, so assume true
+        return not any(isinstance(n, exp.Column | exp.Subquery | exp.Select | exp.Placeholder | exp.Parameter)
+                       for n in condition.walk())
     except (RecursionError, ValueError, ArithmeticError, OverflowError):
-        return False
+        return True
 
 
 def _truth(node: _exp.Expr) -> bool | None:
@@ -956,17 +992,31 @@ def _same_expression(left: _exp.Expr, right: _exp.Expr) -> bool:
         return False
     if any(isinstance(n, exp.Func | exp.Subquery | exp.Placeholder | exp.Parameter) for n in left.walk()):
         return False
-    return _canonical(left) == _canonical(right)
+    if _canonical(left, tables=True) == _canonical(right, tables=True):
+        return True
+    # `t.id = id`: an unqualified column is the statement's own table's
+    qualified = [any(isinstance(n, exp.Column) and n.table for n in side.walk()) for side in (left, right)]
+    return not all(qualified) and _canonical(left, tables=False) == _canonical(right, tables=False)
 
 
-def _canonical(node: _exp.Expr) -> str:
+def _canonical(node: _exp.Expr, *, tables: bool) -> str:
+    """`"id"`, `(id)` and `ID` are the column id; with `tables=False`, so is `t.id`."""
     from sqlglot import exp
 
     def fold(n: exp.Expr) -> exp.Expr:
-        if isinstance(n, exp.Identifier) and not n.quoted:
+        if isinstance(n, exp.Paren):
+            inner: exp.Expr = n.this
+            return inner
+        if isinstance(n, exp.Column):
+            table = n.table.lower() if tables and n.table else None
+            return exp.Column(this=exp.Identifier(this=n.name.lower(), quoted=False),
+                              table=exp.Identifier(this=table, quoted=False) if table else None)
+        if isinstance(n, exp.Identifier):
             return exp.Identifier(this=n.name.lower(), quoted=False)
         return n
 
+    while isinstance(node, exp.Paren):
+        node = node.this
     return str(node.copy().transform(fold).sql())
 
 
