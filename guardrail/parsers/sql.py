@@ -782,6 +782,13 @@ def _always_true(condition: _exp.Expr) -> bool:
 
 def _truth(node: _exp.Expr) -> bool | None:
     """True/False when the condition's truth is known for every row, else None."""
+    truth = _plain_truth(node)
+    if truth is not None and node.args.get("negate"):
+        return not truth  # `x IS NOT NULL`, `1 NOT IN (2)` in some dialects' trees
+    return truth
+
+
+def _plain_truth(node: _exp.Expr) -> bool | None:
     from sqlglot import exp
 
     if isinstance(node, exp.Paren):
