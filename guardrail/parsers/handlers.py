@@ -995,8 +995,8 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
     if method is None:
         if head:
             method = "HEAD"
-        elif get:
-            method = "GET"
+        elif get and not has_data:
+            method = "GET"  # `-G -d` still sends the data (in the URL): decided as a POST
         elif upload:
             method = "PUT"
         elif has_data:
@@ -1089,7 +1089,7 @@ _WGET_VALUE = {
     "--private-key", "--bind-address", "--dns-timeout", "--connect-timeout", "--read-timeout",
     "--waitretry", "--restrict-file-names", "-X", "--exclude-directories", "-I",
     "--include-directories", "--progress", "--backups", "--cut-dirs", "--default-page",
-    "-E", "--local-encoding", "--remote-encoding", "--use-askpass", "-d", "--dir", "-s", "--split",
+    "-E", "--local-encoding", "--remote-encoding", "-d", "--dir", "-s", "--split",
 }  # fmt: skip
 
 
@@ -1467,6 +1467,15 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     elif sub == "apply":
         for w in pos:
             add_path(info, "read", w, cwd_ctx)
+    elif sub in ("show", "cat-file", "blame", "log", "diff", "grep", "archive") and cwd_ctx.cwd is not None:
+        for w in pos:
+            if w.value and ":" in w.value and not w.value.startswith(":/") and "://" not in w.value:
+                path = w.value.split(":", 1)[1]
+                if path:
+                    add_path(info, "read", Word.literal(path), cwd_ctx)  # `git show HEAD:.env`
+        if sub == "diff" and "--no-index" in sub_flags:
+            for w in pos:
+                add_path(info, "read", w, cwd_ctx)  # `git diff --no-index` reads any two files
     elif sub == "diff" and "--no-index" in sub_flags:
         for w in pos:
             add_path(info, "read", w, cwd_ctx)  # `git diff --no-index` reads any two files
