@@ -51,6 +51,8 @@ BUILD_INPUTS = frozenset({
     "Rakefile", "Gemfile", "tox.ini", "noxfile.py", "conftest.py", "CMakeLists.txt", "justfile",
     "Justfile", "go.mod", "pytest.ini", "mix.exs", "build.sbt", "meson.build", "BUILD", "WORKSPACE",
 })  # fmt: skip
+_ARITHMETIC_BUILTINS = frozenset({"printf", "test", "[", "let", "declare", "typeset", "local", "readonly",
+                                  "read", "unset", "export", "mapfile", "readarray"})
 _ENVIRON = re.compile(r"^/proc/[^/]+/environ$")
 _TCP_RE = re.compile(r"^/dev/(tcp|udp)/([^/]+)/(\d+)")
 
@@ -167,6 +169,7 @@ class _LineAnalysis:
                 analyse_words(cmd.words, ctx, info)
         except RecursionError:
             info.effects.append(CodeEffect("too_complex", "command nested too deeply", cmd.text))
+        self._arithmetic_text(cmd, info)
         self._literal_output(cmd, info)
         self._redirects(cmd, ctx, info)
         names, _ = self._derived([v for w in iter_words(cmd) for v in w.variables])
@@ -200,6 +203,16 @@ class _LineAnalysis:
                 return Resolved(self.state.paths.workspace, "inside")
             return None
         return None
+
+    def _arithmetic_text(self, cmd: SimpleCommand, info: Info) -> None:
+        """`printf -v 'a[$(cmd)]' x`, `test -v 'a[$(cmd)]'`, `let`: bash evaluates array indexes in
+        text handed to these builtins, running any substitution written there."""
+        if not cmd.words or cmd.words[0].value not in _ARITHMETIC_BUILTINS:
+            return
+        for word in cmd.words[1:]:
+            if word.value is not None and ("$(" in word.value or "`" in word.value) and "[" in word.value:
+                info.effects.append(CodeEffect("dynamic", f"{cmd.words[0].value} may evaluate {word.value[:60]!r} as code", cmd.text))
+                return
 
     # -- literal output of echo/printf/cat <<EOF
     def _literal_output(self, cmd: SimpleCommand, info: Info) -> None:

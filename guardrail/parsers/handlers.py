@@ -34,7 +34,7 @@ from guardrail.parsers.commands import (
 )
 from guardrail.parsers.paths import Resolved, resolve
 from guardrail.parsers.scripts import ScriptEffects, awk_effects, sed_effects
-from guardrail.parsers.shell import Word
+from guardrail.parsers.shell import Word, brace_expand
 
 # ---------------------------------------------------------------- shells and code
 
@@ -629,6 +629,10 @@ def zip_(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
         role = spec.options.get(opt, "value")
         if role in ("write", "read"):
             add_path(info, role, w, ctx)
+        elif role == "code":
+            code(info, "runs_programs", f"zip {opt} runs a program", ctx)
+            if w.value:
+                info.code_strings.append(w.value)
     if parsed.positionals:
         add_path(info, "write", parsed.positionals[0], ctx)
         for w in parsed.positionals[1:]:
@@ -951,7 +955,8 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
             if v in ("-", "."):
                 info.sends_stdin = True
             else:
-                add_path(info, "read", w, ctx)
+                for item in (brace_expand(v) or [v]) if v is not None and "{" in v else [v]:
+                    add_path(info, "read", Word([item], w.raw) if item is not None else w, ctx)  # curl globs `{a,b}`
         elif opt in ("-o", "--output"):
             outputs.append(w)
         elif opt in ("--url", "--expand-url"):

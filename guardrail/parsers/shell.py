@@ -514,6 +514,8 @@ class Walker:
     def assignment(self, node: Any, depth: int, export: bool) -> tuple[str, Word]:
         """Track `NAME=value` in the scope; return the name and the value as one word."""
         name_node = node.child_by_field_name("name")
+        if name_node is not None and name_node.type == "subscript":
+            self.scan_subs(name_node, depth, None)  # `a[$(rm -rf ~)]=1` runs the substitution
         value_node = node.child_by_field_name("value")
         name = self.text(name_node) if name_node is not None else ""
         words: list[Word] = []
@@ -737,7 +739,7 @@ class Walker:
                 elif t in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
                     redirects.append(self.redirect(child, depth))
                 elif t == "subscript":
-                    continue
+                    self.scan_subs(child, depth, None)  # `a[$(cmd)]=1`: the index is evaluated
                 else:
                     words.extend(self.expand_word(child, depth))
         finally:
