@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from guardrail.effects import DbEffect, ExecEffect, NetEffect, PathEffect
@@ -1771,6 +1772,18 @@ def _script_results(effects: ScriptEffects, what: str, ctx: Ctx, info: Info) -> 
             info.code_strings.append(command)  # and what it runs is read as a line of its own
 
 
+def _embedded_programs(what: str, programs: list[Word], program_files: list[Word],
+                       reader: Callable[[str], ScriptEffects], ctx: Ctx, info: Info) -> None:
+    """The programs given inline and in files (-f), each read for what it does."""
+    texts: list[tuple[Word, str | None]] = [(w, _script_text(w, ctx, info, what)) for w in program_files]
+    texts += [(w, w.value) for w in programs]
+    for word, text in texts:
+        if text is None:
+            code(info, "dynamic", f"{what} program {word.raw!r} is not known before it runs", ctx)
+        else:
+            _script_results(reader(text), what, ctx, info)
+
+
 @handler("sed")
 def sed(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     """sed: its script can write (w, s///w), read (r) and run (e, s///e) besides the files."""
@@ -1783,17 +1796,7 @@ def sed(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     script_files = [w for o, w in parsed.options if o in ("-f", "--file")]
     if not scripts and not script_files and files:
         scripts = [files.pop(0)]
-    for w in script_files:
-        text = _script_text(w, ctx, info, "sed")
-        if text is None:
-            code(info, "dynamic", f"sed script file {w.raw!r} cannot be read", ctx)
-        else:
-            _script_results(sed_effects(text), "sed", ctx, info)
-    for w in scripts:
-        if w.value is None:
-            code(info, "dynamic", f"sed script {w.raw!r} is not known before it runs", ctx)
-        else:
-            _script_results(sed_effects(w.value), "sed", ctx, info)
+    _embedded_programs("sed", scripts, script_files, sed_effects, ctx, info)
     for w in files:
         add_path(info, "write" if in_place else "read", w, ctx)
 
@@ -1812,17 +1815,7 @@ def awk(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
             code(info, "runs_programs", f"awk {opt} loads code", ctx)
     if not programs and not program_files and files:
         programs = [files.pop(0)]
-    for w in program_files:
-        text = _script_text(w, ctx, info, "awk")
-        if text is None:
-            code(info, "dynamic", f"awk program file {w.raw!r} cannot be read", ctx)
-        else:
-            _script_results(awk_effects(text), "awk", ctx, info)
-    for w in programs:
-        if w.value is None:
-            code(info, "dynamic", f"awk program {w.raw!r} is not known before it runs", ctx)
-        else:
-            _script_results(awk_effects(w.value), "awk", ctx, info)
+    _embedded_programs("awk", programs, program_files, awk_effects, ctx, info)
     for w in files:
         if w.value is not None and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w.value):
             continue  # an assignment, not a file
