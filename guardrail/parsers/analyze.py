@@ -43,6 +43,7 @@ from guardrail.parsers.shell import (
 )
 
 MAX_NESTING = 8  # bash -c 'bash -c "..."' levels read as code
+Source = tuple[str, "str | None", "str | None", "str | None"]  # (origin, path, location, variable)
 CODE_TAGS = frozenset({"shell", "interpreter"})
 # Files a build or test runner reads and runs (a Makefile's recipes, package.json's scripts, ...).
 BUILD_INPUTS = frozenset({
@@ -66,6 +67,7 @@ class LineState:
     written: dict[str, str | None] = field(default_factory=dict)  # path -> literal content / None / DOWNLOADED
     depth: int = 0
     links: dict[str, str] = field(default_factory=dict)  # symlinks made earlier in the line: path -> target
+    origins: dict[str, list[Source]] = field(default_factory=dict)  # file written in the line -> its data's sources
     stdin_tainted: bool = False  # this (literal) code reads network data on its standard input
 
 
@@ -113,7 +115,7 @@ def _fragment_effects(command: str, paths: PathContext, catalog: Catalog, cwd: s
         parsed = parse_line(fragment, home=paths.home, workspace=paths.workspace, cwd=cwd)
         if parsed.errors or parsed.too_complex:
             continue
-        sub = LineState(paths, catalog, state.written, state.depth + 1, state.links)
+        sub = LineState(paths, catalog, state.written, state.depth + 1, links=state.links, origins=state.origins)
         out.extend(_LineAnalysis(parsed, sub, fragment).run())
     return out
 
@@ -180,13 +182,14 @@ class _LineAnalysis:
         self._scripts(cmd, info)
         self._flows(cmd, info)
         self._built_from_written(cmd, info)
+        self._record_origins(cmd, info)
         self._record_writes(cmd, info)
         self._record_links(cmd)
 
     def _recurse(self, code_text: str, cwd: str | None,
                  variables: dict[str, str | None] | None = None, *, stdin_tainted: bool = False) -> list[Effect]:
         sub = LineState(self.state.paths, self.state.catalog, self.state.written, self.state.depth + 1,
-                        self.state.links, stdin_tainted)
+                        links=self.state.links, origins=self.state.origins, stdin_tainted=stdin_tainted)
         return shell_effects(code_text, self.state.paths, self.state.catalog, cwd=cwd, state=sub,
                              variables=variables)
 
@@ -638,51 +641,8 @@ class _LineAnalysis:
     def _flows(self, cmd: SimpleCommand, info: Info) -> None:
         if not info.sinks:
             return
-        sources: list[tuple[str, str | None, str | None, str | None]] = []  # (origin, path, location, variable)
-        feeders = self._infos_of(list(cmd.pipe_from))
-        for word in iter_words(cmd):
-            feeders.extend(self._infos_of(word.subs))
-            names, subs = self._derived(word.variables)
-            feeders.extend(self._infos_of(sorted(subs)))
-            for var in names:
-                sources.append(("variable", None, None, var))
-        for red in cmd.redirects:
-            if red.op == "<" and red.target is not None:
-                eff = path_effect("read", red.target, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse,
-                                                                           links=self.state.links))
-                if eff is not None:
-                    sources.append(("path", eff.path, eff.location, None))
-            elif red.op in ("<<", "<<<"):
-                # `curl -d @- URL <<< "$API_KEY"`: the here-string is what is sent
-                feeders.extend(self._infos_of(red.subs))
-                names, subs = self._derived(red.variables)
-                feeders.extend(self._infos_of(sorted(subs)))
-                for var in names:
-                    sources.append(("variable", None, None, var))
-        own_reads = [e for e in info.effects if isinstance(e, PathEffect) and e.op == "read"]
-        for eff in own_reads:
-            sources.append(("path", eff.path, eff.location, None))
-            if eff.path and _ENVIRON.match(eff.path):
-                sources.append(("env", None, None, None))
-        for feeder in feeders:
-            for e in feeder.effects:
-                if isinstance(e, PathEffect) and e.op in ("read", "list"):
-                    sources.append(("path", e.path, e.location, None))
-                    if e.path and _ENVIRON.match(e.path):
-                        sources.append(("env", None, None, None))
-            if "env_dump" in feeder.tags:
-                sources.append(("env", None, None, None))
-            for var in feeder.variables:
-                sources.append(("variable", None, None, var))
-        for up_id in cmd.pipe_from:
-            up = self.by_id.get(up_id)
-            if up is None:
-                continue
-            for word in iter_words(up):
-                for var in word.variables:
-                    sources.append(("variable", None, None, var))
-        seen: set[tuple[str, str | None, str | None, str | None]] = set()
-        for src in sources:
+        seen: set[Source] = set()
+        for src in self._data_sources(cmd, info):
             if src in seen:
                 continue
             seen.add(src)
@@ -692,6 +652,66 @@ class _LineAnalysis:
                     src_origin, cmd.text, path=src_path, location=src_loc,  # type: ignore[arg-type]
                     variable=src_var, sink=sink,
                 ))
+
+    def _data_sources(self, cmd: SimpleCommand, info: Info) -> list[Source]:
+        """Where the data a command handles comes from: files it and its feeders read (and
+        what those files were written from earlier in the line), the environment, variables."""
+        sources: list[Source] = []
+        feeders = self._infos_of(list(cmd.pipe_from))
+        for word in iter_words(cmd):
+            feeders.extend(self._infos_of(word.subs))
+            names, subs = self._derived(word.variables)
+            feeders.extend(self._infos_of(sorted(subs)))
+            sources.extend(("variable", None, None, var) for var in names)
+        for red in cmd.redirects:
+            if red.op == "<" and red.target is not None:
+                eff = path_effect("read", red.target, Ctx(self.state.paths, self.state.catalog, cmd, self._recurse,
+                                                          links=self.state.links))
+                if eff is not None:
+                    sources.append(("path", eff.path, eff.location, None))
+            elif red.op in ("<<", "<<<"):
+                # `curl -d @- URL <<< "$API_KEY"`: the here-string is what is sent
+                feeders.extend(self._infos_of(red.subs))
+                names, subs = self._derived(red.variables)
+                feeders.extend(self._infos_of(sorted(subs)))
+                sources.extend(("variable", None, None, var) for var in names)
+        reads = [e for e in info.effects if isinstance(e, PathEffect) and e.op == "read"]
+        if "env_dump" in info.tags:
+            sources.append(("env", None, None, None))  # `env > /tmp/e`
+        for feeder in feeders:
+            reads += [e for e in feeder.effects if isinstance(e, PathEffect) and e.op in ("read", "list")]
+            if "env_dump" in feeder.tags:
+                sources.append(("env", None, None, None))
+            sources.extend(("variable", None, None, var) for var in feeder.variables)
+        for eff in reads:
+            sources.append(("path", eff.path, eff.location, None))
+            if eff.path and _ENVIRON.match(eff.path):
+                sources.append(("env", None, None, None))
+            if eff.path in self.state.origins:
+                sources.extend(self.state.origins[eff.path])  # `cat .env > /tmp/x; curl -d @/tmp/x ...`
+        for up_id in cmd.pipe_from:
+            up = self.by_id.get(up_id)
+            if up is not None:
+                sources.extend(("variable", None, None, var) for word in iter_words(up) for var in word.variables)
+        return sources
+
+    def _record_origins(self, cmd: SimpleCommand, info: Info) -> None:
+        """A file written in the line carries where its content came from, for later flows."""
+        targets: list[str] = []
+        for red in cmd.redirects:
+            if red.op in (">", ">>", ">|", "&>", "&>>") and red.target is not None and red.target.value:
+                res = resolve(red.target.value, cmd.cwd, self.state.paths, links=self.state.links)
+                if res.path and res.location in ("inside", "scratch", "outside"):
+                    targets.append(res.path)
+        for eff in info.effects:
+            if isinstance(eff, ExecEffect) and eff.command in ("cp", "mv", "install", "tee", "dd"):
+                targets += [e.path for e in info.effects
+                            if isinstance(e, PathEffect) and e.op == "write" and e.path]
+        if not targets:
+            return
+        sources = [src for src in self._data_sources(cmd, info) if src[0] != "path" or src[1] not in targets]
+        for path in targets:
+            self.state.origins[path] = self.state.origins.get(path, []) + sources
 
 
 def _find_roots(cmd: SimpleCommand, paths: PathContext) -> Resolved:

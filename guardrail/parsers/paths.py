@@ -176,6 +176,8 @@ def resolve(raw: str, cwd: str | None, ctx: PathContext, *, follow_last: bool = 
     if any(ch in GLOB_CHARS for ch in raw):
         return _resolve_glob(raw, base, ctx, links)
     norm = normalise(raw, base, ctx.home)
+    if norm in HARMLESS_DEVICES or norm.startswith("/dev/fd/"):
+        return Resolved(norm, "harmless_device")  # /dev/fd/2 is a pipe or the terminal, not its target
     real = _realpath_existing(joined(raw, base, ctx.home), follow_last, ctx.workspace, links)
     res = classify(real, ctx)
     if res.location == "harmless_device" or norm in HARMLESS_DEVICES:
