@@ -1,4 +1,4 @@
-"""Every case in policies/tests/default.yaml gets the decision the spec requires.
+"""Every case in policies/tests/default*.yaml gets the decision the spec requires.
 
 The same file is what `guardrail test policies/` runs; here each case is a
 pytest case of its own, against the spec's workspace layout.
@@ -16,8 +16,8 @@ from spec_fixtures import spec_workspace
 
 from guardrail.pipeline import Guard
 
-CASES = [tuple(case[:2]) for case in yaml.safe_load(
-    (Path(__file__).parent.parent / "policies" / "tests" / "default.yaml").read_text())["tests"]]
+CASES = [tuple(case[:2]) for path in sorted((Path(__file__).parent.parent / "policies" / "tests").glob("default*.yaml"))
+         for case in yaml.safe_load(path.read_text())["tests"]]
 
 
 @pytest.fixture(scope="module")

@@ -215,6 +215,7 @@ class _LineAnalysis:
         for word in cmd.words[1:]:
             if word.value is not None and ("$(" in word.value or "`" in word.value) and "[" in word.value:
                 info.effects.append(CodeEffect("dynamic", f"{cmd.words[0].value} may evaluate {word.value[:60]!r} as code", cmd.text))
+                info.effects.extend(self._recurse(word.value, cmd.cwd))  # and what the index runs
                 return
 
     # -- literal output of echo/printf/cat <<EOF

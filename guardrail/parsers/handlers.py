@@ -674,6 +674,9 @@ def rsync(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             add_path(info, role, w, ctx)
         elif role == "code":
             code(info, "runs_programs", f"rsync {opt} runs a program", ctx)
+        elif opt == "--chmod" and (w.value is None or _is_setuid_mode(w.value.split(":")[-1])):
+            info.effects.append(PathEffect("chmod", None, "unknown", ctx.cmd.text, w.raw, setuid=w.value is not None,
+                                           mode=w.value))
     _copy_like(parsed.positionals, ctx, info, protocol="rsync",
                remove_sources="--remove-source-files" in parsed.flags)
 
@@ -856,6 +859,9 @@ def xargs(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> Non
             i += 1
         i += 1
     info.effects.append(exec_effect(name, words, ctx, spec))
+    if name == "parallel" and not args[i:]:
+        info.reads_stdin_program = "shell"  # GNU parallel with no command runs its input lines
+        return
     inner = args[i:] or [Word.literal("echo")]
     sub = replace(ctx, depth=ctx.depth + 1, stdin_text=None)
     items = _literal_items(ctx.stdin_text)
@@ -956,8 +962,11 @@ def curl(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None
             if v in ("-", "."):
                 info.sends_stdin = True
             else:
-                for item in (brace_expand(v) or [v]) if v is not None and "{" in v else [v]:
-                    add_path(info, "read", Word([item], w.raw) if item is not None else w, ctx)  # curl globs `{a,b}`
+                if v is not None and "{" in v:
+                    for item in brace_expand(v) or [v]:
+                        add_path(info, "read", Word([item], w.raw), ctx)  # curl globs `{a,b}` itself
+                else:
+                    add_path(info, "read", w, ctx)
         elif opt in ("-o", "--output"):
             outputs.append(w)
         elif opt in ("--url", "--expand-url"):

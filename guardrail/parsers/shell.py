@@ -417,6 +417,7 @@ class Walker:
         if t in ("test_command", "arithmetic_expansion", "binary_expression",
                  "unary_expression", "parenthesized_expression"):
             self.scan_subs(node, depth, None)
+            self._arithmetic_values(node)
             return []
         if t in ("comment", "heredoc_body", "heredoc_end", "heredoc_start"):
             return []
@@ -971,6 +972,18 @@ class Walker:
     def _looks_arithmetic(self, node: Any) -> bool:
         text = self.text(node)
         return text.startswith("$((") and text.endswith("))") and "\n" not in text and ";" not in text
+
+    def _arithmetic_values(self, node: Any) -> None:
+        """`x='a[$(cmd)]'; [[ $x -eq 1 ]]`: arithmetic evaluates a variable's text, index included."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if current.type in ("simple_expansion", "expansion", "variable_name"):
+                name = self.text(current).lstrip("${").rstrip("}")
+                value = self.lookup(name) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else None
+                if value and "[" in value and ("$(" in value or "`" in value):
+                    self.hidden_code.append(value)
+            stack.extend(current.named_children)
 
     def _is_pwd(self, ids: list[int]) -> bool:
         if len(ids) != 1:
