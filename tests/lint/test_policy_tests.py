@@ -32,7 +32,7 @@ def test_shipped_policy_tests_pass(tmp_path: Path) -> None:
     result = invoke(policy_test_command, [str(REPO / "policies"), "--junit", str(junit)])
     assert result.exit_code == 0, result.output[-2000:]
     names = {Path(s.get("name", "")).name for s in ET.parse(junit).getroot()}
-    assert names == {"default.yaml", "strict.yaml", "ci.yaml"}
+    assert names == {"default.yaml", "default-review.yaml", "strict.yaml", "ci.yaml"}
 
 
 def test_failure_shows_trace_and_exit_1(tmp_path: Path) -> None:
