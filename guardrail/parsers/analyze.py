@@ -353,7 +353,7 @@ class _LineAnalysis:
             stdin_net = inherited or any(net.get(f) for f in feeders) or self._stdin_from_socket(c)
             stdin_dec = any(dec.get(f) for f in feeders)
             code_ids = self._code_ids(info)
-            if info.reads_stdin_program or "inline_code" in info.tags:
+            if info.reads_stdin_program or info.tags & {"inline_code", "runs_input"}:
                 if stdin_net:
                     self.effects.append(CodeEffect("remote_code", "network data is the program of a shell or interpreter", c.text))
                 elif stdin_dec and info.reads_stdin_program:

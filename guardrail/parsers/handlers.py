@@ -1609,9 +1609,12 @@ def sql_client(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -
         elif o in ("-o", "--output", "-L", "--log-file"):
             add_path(info, "write", w, ctx)
     pos = list(parsed.positionals)
+    db: Word | None = None
     if spec.extra.get("positional_db") and pos:
         db = pos.pop(0)
-        if db.value not in (":memory:", ""):
+        if db.value in (":memory:", ""):
+            db = None
+        else:
             add_path(info, "read", db, ctx)
         queries.extend(pos)
     elif name in ("mysql", "mariadb") and pos:
@@ -1632,23 +1635,67 @@ def sql_client(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -
         if q.value.lstrip().startswith("."):
             _sqlite_dot(q.value.strip(), ctx, info)
             continue
-        info.effects.extend(parse_sql(q.value, dialect, ctx.cmd.text))
+        for line in q.value.splitlines():
+            if line.lstrip().startswith("."):
+                _sqlite_dot(line.strip(), ctx, info)  # dot-commands between statements
+        if dialect == "sqlite" and re.search(r"(?i)\bedit\s*\(", q.value):
+            code(info, "runs_programs", "sqlite3's edit() runs an editor program", ctx)
+        statements = parse_sql(q.value, dialect, ctx.cmd.text)
+        info.effects.extend(statements)
+        if db is not None and any("writes" in e.features or "ddl" in e.features or not e.parsed for e in statements):
+            add_path(info, "write", db, ctx)  # the database file itself changes
+
+
+_SQLITE_WRITES = frozenset({".output", ".once", ".save", ".backup", ".log", ".trace", ".clone", ".excel", ".dump",
+                            ".open"})  # .open creates the file if it is missing
+_SQLITE_READS = frozenset({".read", ".import", ".restore"})
+_SQLITE_HARMLESS = frozenset({
+    ".tables", ".schema", ".indexes", ".indices", ".headers", ".header", ".mode", ".width", ".timer",
+    ".echo", ".nullvalue", ".separator", ".show", ".help", ".quit", ".exit", ".databases", ".fullschema",
+    ".changes", ".bail", ".print", ".prompt", ".stats", ".eqp", ".explain", ".lint", ".selftest",
+    ".sha3sum", ".vfsinfo", ".vfslist", ".vfsname", ".dbinfo", ".expert", ".limit", ".parameter",
+    ".progress", ".scanstats", ".testcase", ".unmodule", ".connection",
+})  # fmt: skip
 
 
 def _sqlite_dot(text: str, ctx: Ctx, info: Info) -> None:
+    """sqlite3 shell dot-commands, quoted as the sqlite shell quotes them: a file argument
+    starting with `|` runs a program; an unknown dot-command is asked about."""
+    import shlex
+
     for line in text.splitlines():
-        parts = line.split()
+        try:
+            parts = shlex.split(line.strip(), posix=True)
+        except ValueError:
+            code(info, "unparsed", f"sqlite3 command {line[:60]!r} does not parse", ctx)
+            continue
         if not parts:
             continue
-        cmd = parts[0]
+        cmd = parts[0].split(" ")[0]
+        args = [a for a in parts[1:] if not a.startswith("-")]
+        targets = [a for a in args if a.startswith("|")]
+        for target in targets:
+            code(info, "runs_programs", f"sqlite3 {cmd} runs a program: {target[:60]!r}", ctx)
+            if target[1:].strip():
+                info.code_strings.append(target[1:].strip())
+        files = [a for a in args if not a.startswith("|")]
         if cmd in (".shell", ".system"):
             code(info, "runs_programs", f"sqlite3 {cmd} runs a program", ctx)
+            info.code_strings.append(" ".join(parts[1:]))
         elif cmd == ".load":
             info.effects.append(DbEffect("LOAD EXTENSION", ctx.cmd.text, features=frozenset({"load_extension"})))
-        elif cmd in (".output", ".once", ".save", ".backup") and len(parts) > 1:
-            add_path(info, "write", Word.literal(parts[-1]), ctx)
-        elif cmd in (".read", ".import", ".restore", ".open") and len(parts) > 1:
-            add_path(info, "read", Word.literal(parts[1]), ctx)
+        elif cmd == ".cd":
+            code(info, "dynamic", "sqlite3 .cd changes the directory later file names are relative to", ctx)
+        elif cmd in (".archive", ".ar"):
+            code(info, "dynamic", "sqlite3 .archive reads and writes files", ctx)
+        elif cmd in _SQLITE_WRITES:
+            for name in files[-1:]:
+                add_path(info, "write", Word.literal(name), ctx)
+        elif cmd in _SQLITE_READS:
+            for name in files[:1]:
+                add_path(info, "read", Word.literal(name), ctx)
+        elif cmd not in _SQLITE_HARMLESS:
+            code(info, "dynamic", f"sqlite3 {cmd} is not a command guardrail knows", ctx)
 
 
 # ---------------------------------------------------------------- containers
@@ -1775,6 +1822,13 @@ def _script_results(effects: ScriptEffects, what: str, ctx: Ctx, info: Info) -> 
             add_path(info, "write", Word.literal(name), ctx)
     if effects.unknown_writes:
         info.effects.append(PathEffect("write", None, "unknown", ctx.cmd.text, f"<{what} output file>"))
+    if effects.unknown_reads:
+        info.effects.append(PathEffect("read", None, "unknown", ctx.cmd.text, f"<{what} input file>"))
+    if effects.environment:
+        info.tags.add("env_dump")
+        info.effects.append(ExecEffect(what, (what, "ENVIRON"), ctx.cmd.text, tags=frozenset({"env_dump"})))
+    if effects.runs:
+        info.tags.add("runs_input")  # its program runs commands: tainted input becomes code
     for command in effects.runs:
         code(info, "runs_programs", f"{what} program runs commands: {command[:60]!r}", ctx)
         if command:

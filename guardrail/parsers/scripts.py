@@ -18,6 +18,8 @@ class ScriptEffects:
     writes: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # commands it runs (text), or "" when unknown
     unknown_writes: bool = False
+    unknown_reads: bool = False
+    environment: bool = False  # reads the environment (awk's ENVIRON)
 
 
 def _to_eol(text: str, i: int) -> tuple[str, int]:
@@ -26,8 +28,9 @@ def _to_eol(text: str, i: int) -> tuple[str, int]:
     return text[i:j], j
 
 
-def _skip_delimited(text: str, i: int, delim: str) -> int:
-    """Index just past the next unescaped `delim` from i."""
+def _skip_delimited(text: str, i: int, delim: str, *, regex: bool = True) -> int:
+    """Index just past the next unescaped `delim` from i; in a regex, a `[...]` bracket
+    expression may hold the delimiter (`/[/]/`)."""
     n = len(text)
     while i < n:
         ch = text[i]
@@ -36,9 +39,33 @@ def _skip_delimited(text: str, i: int, delim: str) -> int:
             continue
         if ch == "\n" and delim != "\n":
             return i  # GNU sed would complain; stop at the line
+        if regex and ch == "[":
+            i = _skip_bracket(text, i)
+            continue
         if ch == delim:
             return i + 1
         i += 1
+    return n
+
+
+def _skip_bracket(text: str, i: int) -> int:
+    """Index just past a bracket expression starting at text[i] == '['."""
+    n = len(text)
+    j = i + 1
+    if j < n and text[j] == "^":
+        j += 1
+    if j < n and text[j] == "]":
+        j += 1  # a leading ] is literal
+    while j < n:
+        if text.startswith("[:", j) or text.startswith("[.", j) or text.startswith("[=", j):
+            end = text.find(text[j + 1] + "]", j + 2)
+            j = end + 2 if end != -1 else n
+            continue
+        if text[j] == "]":
+            return j + 1
+        if text[j] == "\n":
+            return j
+        j += 1
     return n
 
 
@@ -68,8 +95,8 @@ def sed_effects(script: str) -> ScriptEffects:
             if i >= n:
                 break
             delim = script[i]
-            i = _skip_delimited(script, i + 1, delim)
-            i = _skip_delimited(script, i, delim)
+            i = _skip_delimited(script, i + 1, delim, regex=ch == "s")
+            i = _skip_delimited(script, i, delim, regex=False)
             if ch == "y":
                 continue
             flags_start = i
@@ -90,7 +117,10 @@ def sed_effects(script: str) -> ScriptEffects:
         elif ch == "e":
             command, i = _to_eol(script, i)
             out.runs.append(command.strip().rstrip(";").strip())
-        elif ch in "aic:btTvlLqQ":
+        elif ch in "lLqQ":
+            while i < n and (script[i].isdigit() or script[i] in " \t"):
+                i += 1  # an optional number, then the next command
+        elif ch in "aic:btTv":
             # text or a label to the end of the line (a one-liner's `;` ends labels in GNU sed)
             rest, end = _to_eol(script, i)
             if ch in ":btTv":
@@ -116,11 +146,22 @@ _AWK_READ = re.compile(r"getline[^;{}\n<]*<\s*\"([^\"\n]*)\"")
 _AWK_READ_VAR = re.compile(r"getline[^;{}\n<]*<\s*[A-Za-z_(]")
 
 
+_AWK_ARGV = re.compile(r"\bARGV\s*\[[^\]]*\]\s*=\s*(\"([^\"\n]*)\"|[^;}\n]+)")
+
+
 def awk_effects(program: str) -> ScriptEffects:
-    """Files an awk program writes (print > "f") or reads (getline < "f") and whether it runs commands."""
+    """Files an awk program writes (print > "f") or reads (getline < "f", ARGV[i] = "f"),
+    whether it runs commands (system, pipes, @load) and reads the environment (ENVIRON)."""
     out = ScriptEffects()
-    if _AWK_RUNS.search(program):
+    if _AWK_RUNS.search(program) or re.search(r"@load\b|@[A-Za-z_]+\s*\(", program):
         out.runs.append("")
+    if "ENVIRON" in program:
+        out.environment = True
+    for m in _AWK_ARGV.finditer(program):
+        if m.group(2) is not None:
+            _add_file(out.reads, m.group(2))
+        else:
+            out.unknown_reads = True
     for m in _AWK_WRITE.finditer(program):
         before = program[max(0, m.start() - 200) : m.start()]
         if re.search(r"\bprintf?\b", before):
