@@ -358,6 +358,9 @@ class _LineAnalysis:
                     self.effects.append(CodeEffect("remote_code", "network data is the program of a shell or interpreter", c.text))
                 elif stdin_dec and info.reads_stdin_program:
                     self.effects.append(CodeEffect("decoded_code", "decoded data is the program of a shell", c.text))
+            elif stdin_net and "interpreter" in info.tags:
+                # `curl ... | python3 tool.py`: the data may steer the program (pickle, eval); a human looks
+                self.effects.append(CodeEffect("runs_programs", "network data is the input of an interpreter", c.text))
             if any(net.get(i) for i in code_ids):
                 self.effects.append(CodeEffect("remote_code", "network data becomes code through a substitution or variable", c.text))
             elif any(dec.get(i) for i in code_ids):

@@ -246,6 +246,20 @@ class Args:
     rest: list[Word] = field(default_factory=list)  # after a wrapper's command starts
 
 
+def _long_option_with_unknown_value(w: Word) -> tuple[str, Word] | None:
+    """`--opt=...$X...` names `--opt` even though its value is only known at run time."""
+    if w.known or not w.parts or w.parts[0] is None:
+        return None
+    head = w.parts[0]
+    if not head.startswith("--") or "=" not in head:
+        return None
+    name, _, first = head.partition("=")
+    rest = ([first] if first else []) + list(w.parts[1:])
+    return name, Word(rest, w.raw.partition("=")[2], quoted=w.quoted, subs=list(w.subs),
+                      variables=list(w.variables), split=w.split,
+                      unquoted_expansion=w.unquoted_expansion)
+
+
 def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = False,
                stop_after: int | None = None) -> Args:
     """GNU-style parsing: clusters of short flags, --long=value, `--`."""
@@ -255,6 +269,12 @@ def parse_args(words: list[Word], options: dict[str, str], *, posix: bool = Fals
     while i < n:
         w = words[i]
         v = w.value
+        split = _long_option_with_unknown_value(w)
+        if split is not None:  # `--pre="$X"`: still the option, with a value we cannot know
+            out.flags.append(split[0])
+            out.options.append(split)
+            i += 1
+            continue
         if v is None or (w.quoted and not (v.startswith("-") and len(v) > 1)) or v == "-" or not v.startswith("-"):
             if stop_after is not None and len(out.positionals) >= stop_after:
                 out.rest = words[i:]
@@ -413,8 +433,17 @@ LOADER_ENV_VARS = frozenset({
     "LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH",
     "BASH_ENV", "ENV", "PYTHONSTARTUP", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS",
     "PYTHONINSPECT", "GCONV_PATH", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG",
-    "GIT_CONFIG_COUNT", "GIT_DIR", "GIT_TEMPLATE_DIR",
+    "GIT_CONFIG_COUNT", "GIT_DIR", "GIT_TEMPLATE_DIR", "GIT_SSH_COMMAND", "GIT_SSH",
 })  # fmt: skip
+# variables naming where a program writes (git checks out into GIT_WORK_TREE)
+WRITE_ENV_VARS = frozenset({"GIT_WORK_TREE", "GIT_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"})
+# NODE_OPTIONS that only tune the runtime (anything else may load code: --require, --import)
+NODE_TUNING = re.compile(
+    r"--(max-old-space-size|max-semi-space-size|stack-size|max-http-header-size)=\d+"
+    r"|--(enable-source-maps|no-warnings|no-deprecation|trace-warnings|trace-deprecation"
+    r"|openssl-legacy-provider|use-openssl-ca|preserve-symlinks|no-experimental-fetch)"
+    r"|--unhandled-rejections=\w+|--dns-result-order=[\w-]+"
+)
 
 
 PROXY_ENV_VARS = frozenset({"http_proxy", "https_proxy", "all_proxy", "ftp_proxy"})
@@ -435,7 +464,12 @@ def env_assignment(name: str, value: Word, ctx: Ctx, info: Info) -> None:
             info.code_args_subs.extend(value.subs)
         elif value.value.strip():
             info.code_strings.append(value.value)
-    elif name in LOADER_ENV_VARS or name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
+    if name in WRITE_ENV_VARS:
+        add_path(info, "write", value, ctx)
+    if name == "NODE_OPTIONS" and value.value is not None and all(
+            NODE_TUNING.fullmatch(t) for t in value.value.split()):
+        return
+    if name in LOADER_ENV_VARS or name.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_")):
         code(info, "runs_programs", f"{name} makes programs load other code", ctx)
 
 
@@ -475,10 +509,13 @@ def analyse_words(words: list[Word], ctx: Ctx, info: Info) -> None:
             info.effects.append(PathEffect("exec", res.path, res.location, ctx.cmd.text, value))
             if res.path:
                 info.scripts_run.append((res.path, "program"))
-            return
+            if ctx.catalog.get(name) is None:
+                return
+            # `.venv/bin/pip install`: a command named by path is that command too
     name = normalise_name(value)
     spec = ctx.catalog.get(name)
-    info.names.append(name)
+    if not info.names or info.names[-1] != name:
+        info.names.append(name)
     if spec is None:
         program = "inside" if ctx.project_runner and "/" not in value else None
         info.effects.append(exec_effect(name, words, ctx, None, program=program))

@@ -162,7 +162,8 @@ def command_builtin(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: In
     analyse_words(parsed.positionals, ctx.deeper(), info)
 
 
-_INFO_FLAGS = frozenset({"-V", "--version", "-v", "-h", "--help", "-version", "--help-all"})
+_INFO_FLAGS = frozenset({"-V", "--version", "-v", "-h", "--help", "-version", "--help-all",
+                         "--test"})  # node --test: runs the project's test files, reads no program
 
 
 @handler("interpreter")
@@ -1505,6 +1506,8 @@ def _git_tags(sub: str, pos: list[Word], flags: set[str], ctx: Ctx) -> set[str]:
     if sub == "checkout":
         if flags & {"-b", "-B", "--orphan"}:
             tags.add("git_branch_create")
+        if flags & {"-B", "--orphan"}:
+            tags.add("git_branch_change")  # -B resets an existing branch; --orphan starts a new history
         if flags & {"--", "-f", "--force", "-p", "--patch", "--ours", "--theirs", "-m", "--merge"} or any(
             v is None or v == "." or _exists(v, ctx) for v in values
         ):
@@ -1515,6 +1518,8 @@ def _git_tags(sub: str, pos: list[Word], flags: set[str], ctx: Ctx) -> set[str]:
     elif sub == "switch":
         if flags & {"--discard-changes", "-f", "--force"}:
             tags.add("git_discard")
+        if flags & {"-C", "--force-create", "--orphan"}:
+            tags.add("git_branch_change")
     elif sub == "config":
         reading = flags & {"--get", "--get-all", "--get-regexp", "--list", "-l", "--get-urlmatch",
                            "--get-color", "--get-colorbool", "--show-origin", "--show-scope",
@@ -1536,8 +1541,8 @@ def _git_tags(sub: str, pos: list[Word], flags: set[str], ctx: Ctx) -> set[str]:
         action = values[0] if values else "push"
         tags.add(f"git_stash_{action}" if action else "git_stash_push")
     elif sub == "remote":
-        if values and values[0] not in ("show", "get-url"):
-            tags.add("git_remote_change")
+        if values and values[0] not in ("get-url",):
+            tags.add("git_remote_change")  # `remote show` contacts the remote
     elif (sub == "reset" and flags & {"--hard", "--merge", "--keep"}) or (sub == "clean" and (any(f.startswith("-") and not f.startswith("--") and "f" in f for f in flags) or "--force" in flags)):
         tags.add("git_discard")
     elif sub == "commit" and "--amend" in flags:
@@ -1788,7 +1793,15 @@ def _host_mount(src: str, ctx: Ctx) -> bool:
     home = ctx.paths.home.rstrip("/")
     if norm in _HOST_MOUNTS or norm == home or norm.endswith(".sock"):
         return True
-    return norm in ("/var", "/usr", "/bin", "/sbin", "/lib", "/run", "/var/run") or norm.startswith(home + "/.ssh")
+    workspace = ctx.paths.workspace.rstrip("/")
+    if norm == workspace or norm.startswith(workspace + "/"):
+        return False
+    # below the system's own trees (`-v /etc/passwd:...`) or the user's credentials
+    below = [r for r in _HOST_MOUNTS if r not in ("/", "/home")]
+    below += [f"{home}/{d}" for d in (".ssh", ".aws", ".gnupg", ".config", ".docker", ".kube", ".azure")]
+    if any(norm.startswith(r.rstrip("/") + "/") for r in below):
+        return True
+    return norm in ("/var", "/usr", "/bin", "/sbin", "/lib", "/run", "/var/run")
 
 
 

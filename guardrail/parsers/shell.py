@@ -15,6 +15,7 @@ caller turns both into effects for the policy to decide.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -306,6 +307,7 @@ class Walker:
         self.tcp_fds: list[int] = []
         self.derived: dict[str, tuple[set[str], set[int]]] = {}
         self.hidden_code: list[str] = []  # text bash runs as code that the tree left as words
+        self._conditional = 0  # inside code that may not run (if/case/loops, `||` lists)
         self.scope = _Scope(cwd, dict(variables or {}))
         self._sub_owner: list[int | None] = [None]
         self._func: list[str | None] = [None]
@@ -434,9 +436,14 @@ class Walker:
         while i < len(children):
             child = children[i]
             if child.is_named:
-                last = self.stmt(child, depth + 1)
                 nxt = children[i + 1] if i + 1 < len(children) else None
-                if nxt is not None and nxt.type == "&":
+                background = nxt is not None and nxt.type == "&"
+                saved = self.scope
+                if background:
+                    self.scope = saved.copy()  # `cd /tmp &` runs in a subshell: nothing sticks
+                last = self.stmt(child, depth + 1)
+                self.scope = saved if background else self.scope
+                if background:
                     for cid in last:
                         self.commands[cid].background = True
             i += 1
@@ -445,20 +452,56 @@ class Walker:
     def flat_list(self, node: Any, depth: int) -> list[int]:
         """`a && b || c ...`: tree-sitter nests long chains to the left; walk them flat."""
         items: list[Any] = []
+        has_or = False
         stack = [node]
         while stack:
             current = stack.pop()
             if current.type == "list":
+                has_or = has_or or any(c.type == "||" for c in current.children)
                 stack.extend(reversed(current.named_children))
             else:
                 items.append(current)
         last: list[int] = []
-        for item in items:
-            last = self.stmt(item, depth + 1)
+        before = self.scope.cwd
+        if items:
+            last = self.stmt(items[0], depth + 1)  # the first item always runs
+        after_first = self.scope.cwd
+        self._conditional += 1 if has_or else 0
+        try:
+            for item in items[1:]:
+                last = self.stmt(item, depth + 1)
+        finally:
+            self._conditional -= 1 if has_or else 0
+        # the rest may not have run (`false && cd /tmp`): afterwards we are in either place
+        if has_or:
+            self.scope.cwd = self._merge_cwd(before, self.scope.cwd)  # `cd x || ...`: either
+        else:
+            self.scope.cwd = self._merge_cwd(after_first, self.scope.cwd)
         return last
 
     def control(self, node: Any, depth: int) -> list[int]:
         # condition, branches: every branch is analysed (we cannot know which runs)
+        before = self.scope.cwd
+        self._conditional += 1
+        try:
+            return self._control(node, depth)
+        finally:
+            self._conditional -= 1
+            self.scope.cwd = self._merge_cwd(before, self.scope.cwd)
+
+    def _merge_cwd(self, old: str | None, new: str | None) -> str | None:
+        """Where we are after code that may or may not have changed directory."""
+        if old == new:
+            return new
+        if old is None or new is None:
+            return None
+        return new if self._inside(old) and self._inside(new) else None
+
+    def _inside(self, path: str) -> bool:
+        roots = (self.workspace, "/tmp", "/var/tmp")
+        return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+    def _control(self, node: Any, depth: int) -> list[int]:
         out: list[int] = []
         for child in node.named_children:
             if child.type in ("word", "string", "simple_expansion", "expansion",
@@ -469,6 +512,15 @@ class Walker:
         return out
 
     def for_loop(self, node: Any, depth: int) -> list[int]:
+        before = self.scope.cwd
+        self._conditional += 1
+        try:
+            return self._for_loop(node, depth)
+        finally:
+            self._conditional -= 1
+            self.scope.cwd = self._merge_cwd(before, self.scope.cwd)
+
+    def _for_loop(self, node: Any, depth: int) -> list[int]:
         var_node = node.child_by_field_name("variable")
         values: list[Word] = []
         body = node.child_by_field_name("body")
@@ -824,7 +876,15 @@ class Walker:
         base = self.scope.cwd
         if base is None and not target.startswith(("/", "~")):
             return
-        self.scope.cwd = normalise(target, base or self.workspace, self.home)
+        cdpath = "CDPATH" in self.scope.variables or any(n == "CDPATH" for n, _ in cmd.assignments)
+        if cdpath and not target.startswith(("/", "~", ".")):
+            self.scope.cwd = None  # CDPATH may send a relative `cd` anywhere
+            return
+        new: str | None = normalise(target, base or self.workspace, self.home)
+        if self._conditional or not os.path.isdir(new or ""):
+            # a cd that may not run, or may fail (its target does not exist yet): either place
+            new = self._merge_cwd(base, new) if base is not None else None
+        self.scope.cwd = new
 
     # -- words
     def expand_word(self, node: Any, depth: int) -> list[Word]:
