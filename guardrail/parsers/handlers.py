@@ -1799,7 +1799,7 @@ def _host_mount(src: str, ctx: Ctx) -> bool:
     # below the system's own trees (`-v /etc/passwd:...`) or the user's credentials
     below = [r for r in _HOST_MOUNTS if r not in ("/", "/home")]
     below += [f"{home}/{d}" for d in (".ssh", ".aws", ".gnupg", ".config", ".docker", ".kube", ".azure")]
-    if any(norm.startswith(r.rstrip("/") + "/") for r in below):
+    if any(norm == r or norm.startswith(r.rstrip("/") + "/") for r in below):
         return True
     return norm in ("/var", "/usr", "/bin", "/sbin", "/lib", "/run", "/var/run")
 
