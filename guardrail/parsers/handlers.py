@@ -1306,29 +1306,50 @@ def nc(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
 
 @handler("socat")
 def socat(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
-    parsed = parse_args(words[1:], {"-d": "flag", "-lf": "value", "-T": "value", "-b": "value"})
+    parsed = parse_args(words[1:], {"-d": "flag", "-lf": "write", "-T": "value", "-b": "value",
+                                    "-t": "value", "-L": "write", "-W": "write"})
     info.effects.append(exec_effect(name, words, ctx, spec, flags=parsed.flags))
+    for opt, w in parsed.options:
+        if opt in ("-lf", "-L", "-W"):
+            add_path(info, "write", w, ctx)
     for w in parsed.positionals:
-        v = w.value
-        if v is None:
+        if w.value is None:
             code(info, "dynamic", "socat address not known before it runs", ctx)
             continue
-        kind, _, rest = v.partition(":")
-        k = kind.lower().split(",")[0]
-        if k in ("exec", "system"):
-            code(info, "reverse_shell", f"socat starts a program: {v[:60]}", ctx)
-        elif k.startswith(("unix", "abstract", "local")):
-            _unix_socket(rest.split(",")[0], ctx, info)
-        elif k.startswith(("tcp", "udp", "openssl", "sctp", "socks", "proxy", "ssl")):
-            if "listen" in k:
-                info.effects.append(NetEffect("tcp", "0.0.0.0", "unspecified", ctx.cmd.text))
-            else:
-                host = rest.split(":")[0].split(",")[0]
-                host_effect("tcp", Word.literal(host), ctx, info)
-        elif k in ("open", "create", "gopen"):
-            add_path(info, "write", Word.literal(rest.split(",")[0]), ctx)
+        for address in w.value.split("!!"):  # `read-address!!write-address`
+            _socat_address(address, ctx, info)
     info.network_source = True
     info.sends_stdin = True
+
+
+_SOCAT_FILES = ("open", "create", "creat", "gopen", "pipe", "file", "named")
+_SOCAT_HARMLESS = ("", "-", "stdio", "stdin", "stdout", "stderr", "readline", "fd", "pty")
+
+
+def _socat_address(address: str, ctx: Ctx, info: Info) -> None:
+    """One socat address: `TYPE:params,options`, or a bare path (GOPEN)."""
+    kind, colon, rest = address.partition(":")
+    k = kind.lower().split(",")[0].strip()
+    target = rest.split(",")[0]
+    if not colon and ("/" in k or k.startswith((".", "~"))):
+        k, target = "gopen", address.split(",")[0]
+    if k in ("exec", "system", "shell"):
+        code(info, "reverse_shell", f"socat starts a program: {address[:60]}", ctx)
+    elif k.startswith(("unix", "abstract", "local")):
+        _unix_socket(target, ctx, info)
+    elif k.startswith(("tcp", "udp", "openssl", "sctp", "socks", "proxy", "ssl", "dccp", "vsock", "ip")):
+        if "listen" in k or "recv" in k:
+            info.effects.append(NetEffect("tcp", "0.0.0.0", "unspecified", ctx.cmd.text))
+        else:
+            host_effect("tcp", Word.literal(target.split(":")[0]), ctx, info)
+    elif k in _SOCAT_FILES:
+        if target:
+            add_path(info, "read", Word.literal(target), ctx)  # addresses carry data both ways
+            add_path(info, "write", Word.literal(target), ctx)
+    elif k.isdigit() or k in _SOCAT_HARMLESS:
+        return
+    else:
+        code(info, "dynamic", f"socat address of a kind guardrail does not model: {address[:60]}", ctx)
 
 
 _ENGINE_SOCKETS = ("docker.sock", "containerd.sock", "podman.sock", "crio.sock", "dockershim.sock")
