@@ -166,7 +166,15 @@ class _LineAnalysis:
             if head is not None and head in self.parsed.functions and head not in self.parsed.fork_bombs:
                 # a function defined in the line: its body again, with this call's $1, $2, ...
                 args = {str(i): w.value for i, w in enumerate(cmd.words[:10])}
-                info.effects.extend(self._recurse(self.parsed.functions[head], cmd.cwd, args))
+                if len(cmd.words) == 2:
+                    args["@"] = args["*"] = cmd.words[1].value  # one argument: "$@" is that word
+                fed = list(cmd.pipe_from) + self._stdin_subs(cmd)
+                tainted = any(self._is_net(self.by_id[f]) for f in fed if f in self.by_id) or (
+                    self.state.stdin_tainted and not fed and cmd.in_sub_of is None)
+                body = self._recurse(self.parsed.functions[head], cmd.cwd, args, stdin_tainted=tainted)
+                info.effects.extend(body)
+                # what the body fetches is the call's output (`f | sh` with f running curl)
+                info.network_source = any(isinstance(e, NetEffect) for e in body)
             else:
                 analyse_words(cmd.words, ctx, info)
         except RecursionError:

@@ -1493,6 +1493,10 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
             _git_remote(remote, ctx, info)
         else:
             info.effects.append(NetEffect("git", None, "invalid", ctx.cmd.text))
+    elif sub == "worktree" and len(pos) >= 2 and pos[0].value == "add":
+        add_path(info, "write", pos[1], cwd_ctx, recursive=True)  # checks the branch out there
+    elif sub == "worktree" and len(pos) >= 2 and pos[0].value == "remove":
+        add_path(info, "delete", pos[1], cwd_ctx, recursive=True)
     elif sub == "rm":
         for w in pos:
             if "--cached" not in sub_flags:
