@@ -464,6 +464,9 @@ class _LineAnalysis:
             self._script_written(cmd, path, kind)
 
     def _script_written(self, cmd: SimpleCommand, path: str, kind: str) -> None:
+        if path not in self.state.written and self._downloaded(path):
+            self.effects.append(CodeEffect("downloaded_then_run", f"{path} lies where a download was unpacked earlier in the line", cmd.text))
+            return
         if path not in self.state.written:
             return
         content = self.state.written[path]
@@ -510,6 +513,17 @@ class _LineAnalysis:
         for path in info.downloads:
             self.state.written[path] = DOWNLOADED
         upstream = self._upstream_infos(cmd)
+        if self._reads_downloaded(cmd, info, upstream):
+            # `dd if=dl of=y`, `tar xf dl.tgz`, `base64 -d dl > y`: what it writes carries the download
+            for eff in info.effects:
+                if isinstance(eff, PathEffect) and eff.op == "write" and eff.path:
+                    self.state.written[eff.path] = DOWNLOADED
+            for red in cmd.redirects:
+                if red.op in (">", ">>", ">|", "&>", "&>>") and red.target is not None and red.target.value:
+                    res = resolve(red.target.value, cmd.cwd, self.state.paths)
+                    if res.path and res.location not in ("harmless_device", "device"):
+                        self.state.written[res.path] = DOWNLOADED
+            return
         for red in cmd.redirects:
             if red.op not in (">", ">>", ">|", "&>", "&>>") or red.target is None or red.target.value is None:
                 continue
@@ -539,6 +553,27 @@ class _LineAnalysis:
                     res = resolve(w.value, cmd.cwd, self.state.paths)
                     if res.path:
                         self.state.written[res.path] = DOWNLOADED if net else text
+
+    def _reads_downloaded(self, cmd: SimpleCommand, info: Info, upstream: list[Info]) -> bool:
+        """Its input is something downloaded earlier in the line (a file, or a pipe from the network)."""
+        if any(u.network_source or "network" in u.tags for u in upstream):
+            return True
+        reads = [e.path for e in info.effects if isinstance(e, PathEffect) and e.op == "read" and e.path]
+        for red in cmd.redirects:
+            if red.op == "<" and red.target is not None and red.target.value:
+                reads.append(resolve(red.target.value, cmd.cwd, self.state.paths).path or "")
+        return any(self._downloaded(p) for p in reads if p)
+
+    def _downloaded(self, path: str) -> bool:
+        """`path`, or a directory it lies in, was filled from the network earlier in the line."""
+        current = path
+        while True:
+            if self.state.written.get(current) == DOWNLOADED:
+                return True
+            parent = posixpath.dirname(current)
+            if parent == current:
+                return False
+            current = parent
 
     def _derived(self, variables: list[str]) -> tuple[set[str], set[int]]:
         """The variables named, and those and the substitutions their values came from."""
