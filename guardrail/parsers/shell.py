@@ -603,15 +603,29 @@ class Walker:
         """export/declare/local/readonly/typeset: assignments, and a command for the policy."""
         words: list[Word] = [Word.literal(node.children[0].type)]
         assignments: list[tuple[str, Word]] = []
+        nameref = any(c.type == "word" and re.fullmatch(r"[-+][A-Za-z]*n[A-Za-z]*", self.text(c))
+                      for c in node.named_children)
         for child in node.named_children:
             if child.type == "variable_assignment":
                 assignments.append(self.assignment(child, depth, export=True))
                 words.append(Word.literal(self.text(child)))
+                if nameref:
+                    self._nameref(*assignments[-1])
             elif child.type == "variable_name":
                 words.append(Word.literal(self.text(child)))
             else:
                 words.extend(self.expand_word(child, depth))
         return self._add(words, assignments, [], node)
+
+    def _nameref(self, name: str, target: Word) -> None:
+        """`declare -n r=X`: $r is X from now on (its value, and where that value came from)."""
+        other = target.value
+        if other is None or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", other):
+            self.scope.variables[name] = None
+            return
+        self.scope.variables[name] = self.lookup(other)
+        refs, subs = self.derived.get(other, (set(), set()))
+        self.derived[name] = (refs | {other}, set(subs))
 
     def unset(self, node: Any, depth: int) -> int:
         words: list[Word] = [Word.literal("unset")]
@@ -1066,9 +1080,12 @@ class Walker:
             word.variables.append(m.group(1))
             word.parts.append(self.lookup(m.group(1)))
             return
-        m = re.match(r"\$\{[#!]?([A-Za-z_][A-Za-z0-9_]*)", text)
+        m = re.match(r"\$\{([#!]?)([A-Za-z_][A-Za-z0-9_]*)", text)
         if m:
-            word.variables.append(m.group(1))
+            word.variables.append(m.group(2))
+            target = self.lookup(m.group(2)) if m.group(1) == "!" else None
+            if target and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target):
+                word.variables.append(target)  # `${!v}`: the variable v names
         self.scan_subs(node, depth, word)
         word.parts.append(None)
 
