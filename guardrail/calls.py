@@ -112,13 +112,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_no_nul(value: Any, where: str = "call") -> None:
+    """Reject NUL bytes and lone surrogates anywhere in a call (names for the message are built
+    only on failure: this runs on every call)."""
     if isinstance(value, str):
         if "\x00" in value:
             raise CallError(f"NUL byte in {where}: strings must not contain \\u0000")
-        if _SURROGATE.search(value):
+        if not value.isascii() and _SURROGATE.search(value):
             raise CallError(f"invalid Unicode in {where}: a lone surrogate (\\ud800-\\udfff) is not a character")
     elif isinstance(value, dict):
         for k, v in value.items():
+            if type(k) is str and type(v) is str and "\x00" not in k and "\x00" not in v and (
+                    (k + v).isascii()):
+                continue  # the common case, checked without building names
             _check_no_nul(k, f"a key of {where}")
             _check_no_nul(v, f"field {k!r}")
     elif isinstance(value, list):
