@@ -108,6 +108,9 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+# fields an executor needs that the checking format (the spec's input) does not have
+EXECUTION_FIELDS = frozenset({"content", "old", "new", "offset", "limit", "database"})
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -131,7 +134,7 @@ def _check_no_nul(value: Any, where: str = "call") -> None:
             _check_no_nul(item, where)
 
 
-def parse_line(line: str | bytes) -> ToolCall:
+def parse_line(line: str | bytes, *, execution: bool = True) -> ToolCall:
     """One JSON Lines line -> a validated call; CallError says what is wrong."""
     if isinstance(line, bytes):
         try:
@@ -149,11 +152,14 @@ def parse_line(line: str | bytes) -> ToolCall:
         raise CallError("not JSON: nested too deeply") from None
     except ValueError as exc:
         raise CallError(f"not JSON: {exc}") from None
-    return parse_call(obj)
+    return parse_call(obj, execution=execution)
 
 
-def parse_call(obj: Any) -> ToolCall:
-    """A decoded JSON value (or a call already built) -> a validated call."""
+def parse_call(obj: Any, *, execution: bool = True) -> ToolCall:
+    """A decoded JSON value (or a call already built) -> a validated call.
+
+    `execution=False` is the spec's checking format: fields only an executor needs
+    (a write's `content`, an edit's `old`/`new`, ...) are then unknown fields."""
     if isinstance(obj, ShellCall | FileCall | DbCall | HttpCall):
         return obj
     if not isinstance(obj, dict):
@@ -169,8 +175,11 @@ def parse_call(obj: Any) -> ToolCall:
     for key, value in obj.items():
         if key == "tool":
             continue
-        if key not in spec:
-            raise CallError(f"unknown field {key!r} for tool {tool!r}: allowed are {', '.join(sorted(spec))}")
+        if key not in spec or (not execution and key in EXECUTION_FIELDS):
+            allowed = sorted(k for k in spec if execution or k not in EXECUTION_FIELDS)
+            hint = ("; it is for running the call (guardrail call, Guard.run), not for checking it"
+                    if key in EXECUTION_FIELDS else "")
+            raise CallError(f"unknown field {key!r} for tool {tool!r}: allowed are {', '.join(allowed)}{hint}")
         types, _ = spec[key]
         if isinstance(value, bool) or not isinstance(value, types):
             want = "a string" if types is str else ("an integer" if types is int else "an object")

@@ -171,9 +171,9 @@ class Guard:
             if isinstance(call, str | bytes):
                 from guardrail.calls import parse_line
 
-                call = parse_line(call)
+                call = parse_line(call, execution=False)
             else:
-                call = parse_call(call)
+                call = parse_call(call, execution=False)
         except CallError as exc:
             return Decision.deny(f"invalid call: {exc}")
         except Exception as exc:  # validation must never crash the host

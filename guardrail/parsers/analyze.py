@@ -345,7 +345,7 @@ class _LineAnalysis:
         for _ in range(len(commands) + 1):
             changed = False
             for c in commands:
-                feeders = list(c.pipe_from) + self._stdin_subs(c) + self._arg_process_subs(c)
+                feeders = list(c.pipe_from) + self._stdin_subs(c) + self._arg_subs(c)
                 for table in (net, dec):
                     if not table.get(c.id) and any(table.get(f) for f in feeders) and self._passes_data(c):
                         table[c.id] = True
@@ -389,6 +389,13 @@ class _LineAnalysis:
     def _passes_data(self, cmd: SimpleCommand) -> bool:
         """Whether a command's output carries its input (cat, tee, a loop...), as far as we can tell: all do."""
         return True
+
+    def _arg_subs(self, cmd: SimpleCommand) -> list[int]:
+        """Substitutions and variables in a command's words: its output may carry them
+        (`echo "$(curl ..)" | sh`, `X=$(curl ..); printf %s "$X" | bash`)."""
+        ids = [i for w in cmd.words[1:] for i in w.subs]
+        _, derived = self._derived([v for w in cmd.words[1:] for v in w.variables])
+        return ids + sorted(derived)
 
     def _arg_process_subs(self, cmd: SimpleCommand) -> list[int]:
         return [i for w in cmd.words if w.process_sub == "<" for i in w.subs]
@@ -558,6 +565,9 @@ class _LineAnalysis:
         """Its input is something downloaded earlier in the line (a file, or a pipe from the network)."""
         if any(u.network_source or "network" in u.tags for u in upstream):
             return True
+        if cmd.words and cmd.words[0].value in ("echo", "printf") and any(
+                self._is_net(self.by_id[i]) for i in self._arg_subs(cmd) if i in self.by_id):
+            return True  # `echo "$(curl ..)" > f`
         reads = [e.path for e in info.effects if isinstance(e, PathEffect) and e.op == "read" and e.path]
         for red in cmd.redirects:
             if red.op == "<" and red.target is not None and red.target.value:

@@ -1485,7 +1485,9 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     if sub == "clone" and pos:
         _git_remote(pos[0], ctx, info)
         dest = pos[1] if len(pos) > 1 else Word.literal(_repo_dirname(pos[0].value))
-        add_path(info, "write", dest, cwd_ctx, recursive=True)
+        made = add_path(info, "write", dest, cwd_ctx, recursive=True)
+        if made is not None and made.path:
+            info.downloads.append(made.path)  # its scripts came from the network
     elif sub in ("pull", "push", "ls-remote", "submodule", "archive") and sub != "archive":
         remote = pos[0] if pos else None
         shown = (remote.value if remote.value is not None else url_with_known_host(remote)) if remote else None
@@ -1724,6 +1726,8 @@ def _sqlite_dot(text: str, ctx: Ctx, info: Info) -> None:
         elif cmd in _SQLITE_READS:
             for name in files[:1]:
                 add_path(info, "read", Word.literal(name), ctx)
+            if cmd == ".read":  # its statements (and dot-commands) are not seen here
+                code(info, "dynamic", "sqlite3 .read runs statements from a file guardrail does not read", ctx)
         elif cmd not in _SQLITE_HARMLESS:
             code(info, "dynamic", f"sqlite3 {cmd} is not a command guardrail knows", ctx)
 
@@ -1744,6 +1748,8 @@ _DOCKER_RUN_VALUE = {o: "value" for o in (
     "--cidfile", "--detach-keys", "--pull", "--expose", "--mac-address", "--ip", "--ip6",
     "--storage-opt", "--pids-limit", "--oom-score-adj", "--memory-swap", "--cpu-shares",
     "-c", "--cpuset-cpus", "--blkio-weight", "--isolation", "--init-path")}
+_COMPOSE_GLOBAL = {o: "value" for o in ("-f", "--file", "-p", "--project-name", "--profile", "--env-file",
+                                         "--project-directory", "--ansi", "--parallel", "--progress")}
 _HOST_MOUNTS = ("/", "/etc", "/root", "/var/run/docker.sock", "/run/docker.sock", "/proc", "/sys",
                 "/dev", "/boot", "/var/lib/docker", "/run/containerd/containerd.sock", "/home")
 
@@ -1757,6 +1763,14 @@ def docker(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> No
     if sub == "container" and rest:
         sub = rest[0].value
         rest = rest[1:]
+    if name == "docker-compose" or sub == "compose":
+        # `docker compose run --privileged app`: a container run of the same kind
+        compose = parse_args(pos[1:] if sub == "compose" else words[1:], _COMPOSE_GLOBAL, posix=True)
+        for opt, w in compose.options:
+            if opt in ("-f", "--file", "--env-file"):
+                add_path(info, "read", w, ctx)
+        sub = compose.positionals[0].value if compose.positionals else None
+        rest = compose.positionals[1:]
     tags: set[str] = set()
     flags: set[str] = set(parsed.flags)
     if sub in ("run", "create", "exec"):
@@ -1818,6 +1832,8 @@ def _host_mount(src: str, ctx: Ctx) -> bool:
     home = ctx.paths.home.rstrip("/")
     if norm in _HOST_MOUNTS or norm == home or norm.endswith(".sock"):
         return True
+    if home.startswith(norm.rstrip("/") + "/"):
+        return True  # a directory the home lies in holds all of ~
     workspace = ctx.paths.workspace.rstrip("/")
     if norm == workspace or norm.startswith(workspace + "/"):
         return False
