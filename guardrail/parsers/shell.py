@@ -61,13 +61,14 @@ class Word:
 
     @property
     def value(self) -> str | None:
-        if any(p is None for p in self.parts):
+        parts = self.parts
+        if None in parts:  # (a C-level scan: this runs for every word, many times)
             return None
-        return "".join(p for p in self.parts if p is not None)
+        return "".join(parts)  # type: ignore[arg-type]
 
     @property
     def known(self) -> bool:
-        return all(p is not None for p in self.parts)
+        return None not in self.parts
 
     @property
     def prefix(self) -> str:
