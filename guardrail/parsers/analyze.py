@@ -704,6 +704,10 @@ class _LineAnalysis:
                 continue
             seen.add(src)
             src_origin, src_path, src_loc, src_var = src
+            home = self.state.paths.home.rstrip("/")
+            if src_origin == "path" and src_path and (home + "/").startswith(src_path.rstrip("/") + "/"):
+                # `find ~ -exec cat {} +`, `tar c ~`: a read of the home (or above) takes its secrets too
+                src_path = home + "/.ssh"
             for sink in info.sinks:
                 self.effects.append(FlowEffect(
                     src_origin, cmd.text, path=src_path, location=src_loc,  # type: ignore[arg-type]

@@ -1473,6 +1473,10 @@ def git(name: str, words: list[Word], spec: Spec, ctx: Ctx, info: Info) -> None:
     info.tags.update(tags)
     info.effects.append(exec_effect(name, words, ctx, spec, subcommand=sub,
                                     flags=flags | sub_flags, tags=tags))
+    if "git_config_set" in tags and sub_flags & {"--global", "--system"}:
+        # `git config --global k v` writes the user's (or the system's) git configuration
+        target = "/etc/gitconfig" if "--system" in sub_flags else "~/.gitconfig"
+        add_path(info, "write", Word([target], target, tilde=target.startswith("~")), cwd_ctx)
     for opt, w in sub_parsed.options:
         role = _GIT_SUB_VALUE.get(opt, "value")
         if role in ("read", "write"):
