@@ -169,8 +169,8 @@ class _LineAnalysis:
                 if len(cmd.words) == 2:
                     args["@"] = args["*"] = cmd.words[1].value  # one argument: "$@" is that word
                 fed = list(cmd.pipe_from) + self._stdin_subs(cmd)
-                tainted = any(self._is_net(self.by_id[f]) for f in fed if f in self.by_id) or (
-                    self.state.stdin_tainted and not fed and cmd.in_sub_of is None)
+                tainted = self._inherits_tainted_stdin(cmd) or any(
+                    self._is_net(self.by_id[f]) for f in fed if f in self.by_id)
                 body = self._recurse(self.parsed.functions[head], cmd.cwd, args, stdin_tainted=tainted)
                 info.effects.extend(body)
                 # what the body fetches is the call's output (`f | sh` with f running curl)
@@ -280,9 +280,14 @@ class _LineAnalysis:
         if info.reads_stdin_program:
             self._stdin_program(cmd, info)
 
+    def _inherits_tainted_stdin(self, cmd: SimpleCommand) -> bool:
+        """A top-level command with no stdin of its own, in code whose stdin is network data."""
+        return (self.state.stdin_tainted and cmd.in_sub_of is None and not cmd.pipe_from
+                and not self._stdin_subs(cmd))
+
     def _stdin_tainted_now(self, cmd: SimpleCommand) -> bool:
         """Network data on this command's stdin, from what was analysed before it."""
-        if not cmd.pipe_from and not self._stdin_subs(cmd) and self.state.stdin_tainted and cmd.in_sub_of is None:
+        if self._inherits_tainted_stdin(cmd):
             return True
         feeders = self._infos_of(list(cmd.pipe_from) + self._stdin_subs(cmd))
         return any(i.network_source or "network" in i.tags for i in feeders)
@@ -336,11 +341,7 @@ class _LineAnalysis:
         FIFOs, once every command is known (a `>(sh)` runs before the command that feeds it)."""
         commands = self.parsed.commands
 
-        def inherits(c: SimpleCommand) -> bool:
-            return (self.state.stdin_tainted and c.in_sub_of is None and not c.pipe_from
-                    and not self._stdin_subs(c))
-
-        net: dict[int, bool] = {c.id: self._is_net(c) or inherits(c) for c in commands}
+        net: dict[int, bool] = {c.id: self._is_net(c) or self._inherits_tainted_stdin(c) for c in commands}
         dec: dict[int, bool] = {c.id: "decoder" in self.infos[c.id].tags for c in commands if c.id in self.infos}
         for _ in range(len(commands) + 1):
             changed = False
@@ -357,8 +358,7 @@ class _LineAnalysis:
             if info is None:
                 continue
             feeders = list(c.pipe_from) + self._stdin_subs(c)
-            inherited = self.state.stdin_tainted and not feeders and c.in_sub_of is None
-            stdin_net = inherited or any(net.get(f) for f in feeders) or self._stdin_from_socket(c)
+            stdin_net = self._inherits_tainted_stdin(c) or any(net.get(f) for f in feeders) or self._stdin_from_socket(c)
             stdin_dec = any(dec.get(f) for f in feeders)
             code_ids = self._code_ids(info)
             if info.reads_stdin_program or info.tags & {"inline_code", "runs_input"}:
@@ -568,6 +568,8 @@ class _LineAnalysis:
         if cmd.words and cmd.words[0].value in ("echo", "printf") and any(
                 self._is_net(self.by_id[i]) for i in self._arg_subs(cmd) if i in self.by_id):
             return True  # `echo "$(curl ..)" > f`
+        if DOWNLOADED not in self.state.written.values():
+            return False  # nothing downloaded yet: no need to resolve redirections (I/O)
         reads = [e.path for e in info.effects if isinstance(e, PathEffect) and e.op == "read" and e.path]
         for red in cmd.redirects:
             if red.op == "<" and red.target is not None and red.target.value:
